@@ -1,0 +1,6 @@
+//! The `fs` capability as a tool sees it: the imported host functions and
+//! their types, unchanged. Convert errors with [`crate::ToolError::from_cap`].
+
+pub use crate::bindings::llmagent::tools::fs::{
+    DirEntry, FileKind, FileStat, WriteMode, delete, list_dir, read, stat, write,
+};

@@ -1,0 +1,79 @@
+//! `testbed`: a test-only tool whose actions misbehave on purpose, so the
+//! runtime's limits can be shown to hold. It is built with the other tools
+//! but never embedded in the `llmagent` binary; tests load it by path.
+
+use llmagent_guest::bindings::wasi::http::{outgoing_handler, types as http};
+use llmagent_guest::{Action, Args, Output, Spec, Tool, ToolError};
+use serde_json::json;
+
+struct Testbed;
+
+impl Tool for Testbed {
+    fn spec() -> Spec {
+        Spec::new("testbed", "Misbehaves on purpose; for tests only.", env!("CARGO_PKG_VERSION"))
+            .action(Action::new("noop", "Answer at once with an empty output."))
+            .action(
+                Action::new("echo", "Answer with the arguments given.")
+                    .optional("value", json!({}), "Any JSON value"),
+            )
+            .action(Action::new("spin", "Loop forever."))
+            .action(Action::new("hog", "Allocate memory without bound."))
+            .action(Action::new("panic", "Panic."))
+            .action(
+                Action::new("print", "Write `bytes` bytes to stdout and to stderr.")
+                    .required("bytes", json!({"type": "integer", "minimum": 0}), "How many"),
+            )
+            .action(
+                Action::new("http_get", "Try an outgoing HTTP request through wasi:http.")
+                    .required("authority", json!({"type": "string"}), "host[:port]"),
+            )
+    }
+
+    fn invoke(action: &str, args: Args) -> Result<Output, ToolError> {
+        match action {
+            "noop" => Ok(Output::new(serde_json::Value::Null)),
+            "echo" => Ok(Output::new(args.value("value").cloned().unwrap_or_default())),
+            "spin" => spin(),
+            "hog" => hog(),
+            "panic" => panic!("testbed was asked to panic"),
+            "print" => {
+                let n = args.u64("bytes")? as usize;
+                let line = "x".repeat(n);
+                print!("{line}");
+                eprint!("{line}");
+                Ok(Output::new(n))
+            }
+            "http_get" => http_get(args.str("authority")?),
+            other => Err(ToolError::unknown_action(other)),
+        }
+    }
+}
+
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn hog() -> Result<Output, ToolError> {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        chunk[0] = 1;
+        held.push(std::hint::black_box(chunk));
+    }
+}
+
+fn http_get(authority: &str) -> Result<Output, ToolError> {
+    let request = http::OutgoingRequest::new(http::Fields::new());
+    let _ = request.set_scheme(Some(&http::Scheme::Http));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some("/"));
+    match outgoing_handler::handle(request, None) {
+        Ok(_) => Ok(Output::new("sent")),
+        Err(code) => Err(ToolError::new("http_error", format!("{code:?}"))),
+    }
+}
+
+llmagent_guest::export_tool!(Testbed);
