@@ -61,7 +61,10 @@ impl Args {
                 };
                 return Err(ToolError::invalid_args(
                     key,
-                    format!("unknown argument `{key}` for action `{}`; {expected}", action.name()),
+                    format!(
+                        "unknown argument `{key}` for action `{}`; {expected}",
+                        action.name()
+                    ),
                 ));
             }
         }
@@ -147,7 +150,10 @@ impl Args {
             Some(s) if allowed.contains(&s) => Ok(Some(s)),
             Some(s) => Err(ToolError::invalid_args(
                 key,
-                format!("argument `{key}` must be one of {}, got \"{s}\"", allowed.join(", ")),
+                format!(
+                    "argument `{key}` must be one of {}, got \"{s}\"",
+                    allowed.join(", ")
+                ),
             )),
         }
     }

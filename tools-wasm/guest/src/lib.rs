@@ -72,8 +72,10 @@ pub trait Tool {
 pub fn dispatch<T: Tool>(
     action: &str,
     args_json: &str,
-) -> Result<bindings::exports::llmagent::tools::tool::ToolOutput, bindings::exports::llmagent::tools::tool::ToolError>
-{
+) -> Result<
+    bindings::exports::llmagent::tools::tool::ToolOutput,
+    bindings::exports::llmagent::tools::tool::ToolError,
+> {
     let spec = T::spec();
     let result = match spec.find(action) {
         None => Err(ToolError::unknown_action_of(&spec, action)),

@@ -5,34 +5,50 @@
 use llmagent_guest::bindings::wasi::http::{outgoing_handler, types as http};
 use llmagent_guest::{Action, Args, Output, Spec, Tool, ToolError};
 use serde_json::json;
+use std::io::Write;
 
 struct Testbed;
 
 impl Tool for Testbed {
     fn spec() -> Spec {
-        Spec::new("testbed", "Misbehaves on purpose; for tests only.", env!("CARGO_PKG_VERSION"))
-            .action(Action::new("noop", "Answer at once with an empty output."))
-            .action(
-                Action::new("echo", "Answer with the arguments given.")
-                    .optional("value", json!({}), "Any JSON value"),
+        Spec::new(
+            "testbed",
+            "Misbehaves on purpose; for tests only.",
+            env!("CARGO_PKG_VERSION"),
+        )
+        .action(Action::new("noop", "Answer at once with an empty output."))
+        .action(
+            Action::new("echo", "Answer with the arguments given.").optional(
+                "value",
+                json!({}),
+                "Any JSON value",
+            ),
+        )
+        .action(Action::new("spin", "Loop forever."))
+        .action(Action::new("hog", "Allocate memory without bound."))
+        .action(Action::new("panic", "Panic."))
+        .action(
+            Action::new("print", "Write `bytes` bytes to stdout and to stderr.").required(
+                "bytes",
+                json!({"type": "integer", "minimum": 0}),
+                "How many",
+            ),
+        )
+        .action(
+            Action::new(
+                "http_get",
+                "Try an outgoing HTTP request through wasi:http.",
             )
-            .action(Action::new("spin", "Loop forever."))
-            .action(Action::new("hog", "Allocate memory without bound."))
-            .action(Action::new("panic", "Panic."))
-            .action(
-                Action::new("print", "Write `bytes` bytes to stdout and to stderr.")
-                    .required("bytes", json!({"type": "integer", "minimum": 0}), "How many"),
-            )
-            .action(
-                Action::new("http_get", "Try an outgoing HTTP request through wasi:http.")
-                    .required("authority", json!({"type": "string"}), "host[:port]"),
-            )
+            .required("authority", json!({"type": "string"}), "host[:port]"),
+        )
     }
 
     fn invoke(action: &str, args: Args) -> Result<Output, ToolError> {
         match action {
             "noop" => Ok(Output::new(serde_json::Value::Null)),
-            "echo" => Ok(Output::new(args.value("value").cloned().unwrap_or_default())),
+            "echo" => Ok(Output::new(
+                args.value("value").cloned().unwrap_or_default(),
+            )),
             "spin" => spin(),
             "hog" => hog(),
             "panic" => panic!("testbed was asked to panic"),
@@ -41,6 +57,9 @@ impl Tool for Testbed {
                 let line = "x".repeat(n);
                 print!("{line}");
                 eprint!("{line}");
+                // Rust's stdout is line-buffered and a tool instance never
+                // exits, so a tool that prints must flush.
+                let _ = std::io::stdout().flush();
                 Ok(Output::new(n))
             }
             "http_get" => http_get(args.str("authority")?),
@@ -70,9 +89,13 @@ fn http_get(authority: &str) -> Result<Output, ToolError> {
     let _ = request.set_scheme(Some(&http::Scheme::Http));
     let _ = request.set_authority(Some(authority));
     let _ = request.set_path_with_query(Some("/"));
-    match outgoing_handler::handle(request, None) {
-        Ok(_) => Ok(Output::new("sent")),
-        Err(code) => Err(ToolError::new("http_error", format!("{code:?}"))),
+    let pending = outgoing_handler::handle(request, None)
+        .map_err(|code| ToolError::new("http_error", format!("{code:?}")))?;
+    pending.subscribe().block();
+    match pending.get() {
+        Some(Ok(Ok(response))) => Ok(Output::new(response.status())),
+        Some(Ok(Err(code))) => Err(ToolError::new("http_error", format!("{code:?}"))),
+        Some(Err(())) | None => Err(ToolError::new("http_error", "no response")),
     }
 }
 

@@ -1,0 +1,143 @@
+//! `llmagent`: the command line of the llmagent runtime.
+
+mod load;
+mod policy_cmd;
+mod tools_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (also in the README's CLI reference).
+pub(crate) mod exit {
+    /// The tool answered an error (printed as JSON on stdout).
+    pub const TOOL_ERROR: u8 = 1;
+    /// The command line was wrong (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+    /// The policy file is invalid, or names no such role.
+    pub const POLICY: u8 = 3;
+    /// A tool could not be loaded, or the runtime failed.
+    pub const RUNTIME: u8 = 4;
+}
+
+/// LLM agents that administer Linux machines through sandboxed WebAssembly tools.
+#[derive(Debug, Parser)]
+#[command(name = "llmagent", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, describe and call tools (no model needed).
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Check a policy file, or ask what it decides.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ToolsCommand {
+    /// List the tools (built-in and the policy's), or what a role may use.
+    List {
+        /// Policy file (its [tools.NAME] are listed too).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Show only what this role may call (needs --policy).
+        #[arg(long, requires = "policy")]
+        role: Option<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a tool's actions and the JSON Schema of their arguments.
+    Describe {
+        /// The tool.
+        tool: String,
+        /// Policy file (for third-party tools).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one tool action under a role's policy and print its answer.
+    Call {
+        /// Policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Role whose grants apply.
+        #[arg(long)]
+        role: String,
+        /// The tool.
+        tool: String,
+        /// The action.
+        action: String,
+        /// Arguments as a JSON object.
+        #[arg(long, conflicts_with = "args_file")]
+        args: Option<String>,
+        /// File holding the arguments JSON (`-` reads standard input).
+        #[arg(long)]
+        args_file: Option<PathBuf>,
+        /// Approve an action the role lists in `approve` without asking.
+        #[arg(long)]
+        approve: bool,
+        /// Also print duration, stdout/stderr and the policy decision.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Validate a policy file and print what each role may do.
+    Check {
+        /// Policy file.
+        policy: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Say what the policy decides for one tool action under a role.
+    Explain {
+        /// Policy file.
+        policy: PathBuf,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// The tool.
+        tool: String,
+        /// The action.
+        action: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Tools(cmd) => tools_cmd::run(cmd).await,
+            Command::Policy(cmd) => policy_cmd::run(cmd),
+        }
+    });
+    ExitCode::from(code)
+}

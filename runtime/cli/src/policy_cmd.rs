@@ -1,0 +1,119 @@
+//! `llmagent policy check|explain`.
+
+use llmagent_policy::{Role, Verdict};
+use serde_json::{Value, json};
+
+use crate::load::{self, print_json};
+use crate::{PolicyCommand, exit};
+
+pub(crate) fn run(cmd: PolicyCommand) -> u8 {
+    match cmd {
+        PolicyCommand::Check { policy, json } => {
+            let path = policy.display().to_string();
+            let loaded = match load::policy(Some(&policy)) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            // Building the runtime loads every tool, so a grant of an action
+            // a tool does not have, or a tool file that is missing or
+            // mispinned, is caught here too.
+            let rt = match load::runtime(loaded) {
+                Ok(rt) => rt,
+                Err(code) => return code,
+            };
+            let roles: Vec<&Role> = rt.policy().roles.values().collect();
+            if json {
+                print_json(&json!({
+                    "valid": true,
+                    "path": path,
+                    "roles": roles.iter().map(|r| role_json(r)).collect::<Vec<_>>(),
+                }));
+            } else {
+                println!("{path}: valid");
+                for role in roles {
+                    print_role(role);
+                }
+            }
+            0
+        }
+        PolicyCommand::Explain {
+            policy,
+            role,
+            tool,
+            action,
+        } => {
+            let loaded = match load::policy(Some(&policy)) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            match loaded.role(&role) {
+                Ok(r) => {
+                    let d = r.decide(&tool, &action);
+                    println!("{}: {}", verdict_word(d.verdict), d.rule);
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::POLICY
+                }
+            }
+        }
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "allow",
+        Verdict::Approve => "approve",
+        Verdict::Deny => "deny",
+    }
+}
+
+fn role_json(role: &Role) -> Value {
+    json!({
+        "name": role.name,
+        "prompt": role.prompt.is_some(),
+        "tools": role.tools.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "approve": role.approve.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "limits": {
+            "timeout_ms": role.limits.timeout_ms,
+            "memory_mib": role.limits.memory_mib,
+            "max_output_bytes": role.limits.max_output_bytes,
+            "max_steps": role.limits.max_steps,
+        },
+        "fs": role.grants.fs.summary(),
+    })
+}
+
+fn print_role(role: &Role) {
+    let list = |v: &[llmagent_policy::ToolRef]| {
+        if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    println!();
+    println!("role {}", role.name);
+    println!("  tools:   {}", list(&role.tools));
+    println!("  approve: {}", list(&role.approve));
+    let l = role.limits;
+    println!(
+        "  limits:  timeout {} ms, memory {} MiB, output {} bytes, {} steps",
+        l.timeout_ms, l.memory_mib, l.max_output_bytes, l.max_steps
+    );
+    let fs = role.grants.fs.summary();
+    if fs.is_empty() {
+        println!("  fs:      (nothing)");
+    } else {
+        for (i, line) in fs.iter().enumerate() {
+            println!("  {:<8} {line}", if i == 0 { "fs:" } else { "" });
+        }
+    }
+    println!(
+        "  other capabilities: none (exec, proc, net, systemd, dbus, udev, inotify, http are denied)"
+    );
+}

@@ -1,0 +1,276 @@
+//! The sandbox against its floor, native code and process spawning, in one
+//! run; results go to `bench/RESULTS.md` with the machine noted.
+//!
+//! - `runtime_call`: a trivial action (`testbed.noop`) through the public
+//!   API — policy decision, fresh `Store` and instance, limits, capture.
+//! - `runtime_call_async`: the same through the async API (tokio blocking pool).
+//! - `floor`: bare wasmtime on the same component and engine settings —
+//!   `Store` + instantiate from an `InstancePre` + call, nothing else.
+//! - `native`: the same work (parse arguments, answer) as a native function.
+//! - `spawn_true`: spawning `/bin/true` and waiting for it.
+//! - `crypto_sha256`: a real built-in action through the public API.
+//! - cold load (warm cache) and first compile of every tool, timed directly.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark should stop loudly
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use host_capabilities::{Capabilities, Grants, NullSink, ToolWorldPre};
+use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
+use llmagent_policy::Policy;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn testbed() -> PathBuf {
+    root().join("tools-wasm/target/wasm32-wasip2/release/llmagent_testbed.wasm")
+}
+
+fn policy_in(dir: &Path) -> Policy {
+    let text = format!(
+        "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.bench]\ntools = [\"testbed\", \"crypto\"]\n",
+        testbed().display()
+    );
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).expect("write policy");
+    Policy::load(&path, &builtin_names()).expect("policy")
+}
+
+fn runtime(dir: &Path, cache: &Path) -> Runtime {
+    let options = RuntimeOptions {
+        cache_dir: Some(cache.to_path_buf()),
+        sink: Arc::new(NullSink),
+    };
+    Runtime::new(policy_in(dir), options).expect("runtime")
+}
+
+/// The floor's store data: exactly what the component's imports need.
+struct Floor {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: host_capabilities::http::DenyAllHttp,
+    caps: Capabilities,
+}
+
+impl WasiView for Floor {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Floor {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+fn floor_setup() -> (Engine, ToolWorldPre<Floor>) {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).expect("http");
+    host_capabilities::add_to_linker(&mut linker, |s: &mut Floor| &mut s.caps).expect("caps");
+    let component = Component::from_file(&engine, testbed()).expect("component");
+    let pre =
+        ToolWorldPre::new(linker.instantiate_pre(&component).expect("pre")).expect("tool pre");
+    (engine, pre)
+}
+
+fn floor_call(engine: &Engine, pre: &ToolWorldPre<Floor>, grants: &Arc<Grants>) -> String {
+    let state = Floor {
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        http: WasiHttpCtx::new(),
+        hooks: host_capabilities::http::DenyAllHttp,
+        caps: Capabilities::new(Arc::clone(grants), Arc::new(NullSink)),
+    };
+    let mut store = Store::new(engine, state);
+    store.set_epoch_deadline(1_000_000);
+    let instance = pre.instantiate(&mut store).expect("instantiate");
+    let out = instance
+        .llmagent_tools_tool()
+        .call_invoke(&mut store, "noop", "{}")
+        .expect("call");
+    out.map(|o| o.output_json).unwrap_or_default()
+}
+
+/// The testbed's `noop` as native code: parse the arguments object, check
+/// its keys against the declared ones, answer `null` and `{}`.
+fn native_noop(args: &str) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(args).expect("json");
+    let ok = v
+        .as_object()
+        .is_some_and(|m| m.keys().all(|k| k.is_empty()));
+    assert!(ok);
+    (
+        serde_json::Value::Null.to_string(),
+        serde_json::json!({}).to_string(),
+    )
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let first = Instant::now();
+    let rt = runtime(dir.path(), &cache);
+    let first_compile = first.elapsed();
+    let cold = Instant::now();
+    let rt2 = runtime(dir.path(), &cache);
+    let cold_load = cold.elapsed();
+    drop(rt2);
+
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let noop = CallRequest::new("bench", "testbed", "noop", "{}");
+    c.bench_function("runtime_call", |b| {
+        b.iter(|| rt.call_blocking(&noop).expect("call").result.expect("ok"))
+    });
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    c.bench_function("runtime_call_async", |b| {
+        b.to_async(&tokio_rt).iter(|| async {
+            rt.call(noop.clone())
+                .await
+                .expect("call")
+                .result
+                .expect("ok")
+        })
+    });
+    let (engine, pre) = floor_setup();
+    let grants = Arc::new(Grants::none("bench"));
+    c.bench_function("floor", |b| b.iter(|| floor_call(&engine, &pre, &grants)));
+    c.bench_function("native", |b| {
+        b.iter(|| native_noop(std::hint::black_box("{}")))
+    });
+    c.bench_function("spawn_true", |b| {
+        b.iter(|| {
+            std::process::Command::new("/bin/true")
+                .status()
+                .expect("spawn")
+        })
+    });
+    let sha = CallRequest::new("bench", "crypto", "sha256", r#"{"data":"hello"}"#);
+    c.bench_function("crypto_sha256", |b| {
+        b.iter(|| rt.call_blocking(&sha).expect("call").result.expect("ok"))
+    });
+    c.final_summary();
+    write_results(first_compile, cold_load);
+}
+
+fn median_ns(name: &str) -> Option<f64> {
+    let path = root()
+        .join("target/criterion")
+        .join(name)
+        .join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0);
+    format!(
+        "{cpu}, {cores} cores, {} GiB, Linux {}",
+        mem >> 20,
+        kernel.trim()
+    )
+}
+
+fn write_results(first_compile: Duration, cold_load: Duration) {
+    let floor = median_ns("floor");
+    let row = |name: &str, what: &str| -> String {
+        match median_ns(name) {
+            Some(ns) => {
+                let ratio = floor.map(|f| format!("{:.2}×", ns / f)).unwrap_or_default();
+                format!("| {name} | {what} | {} | {ratio} |\n", fmt_ns(ns))
+            }
+            None => format!("| {name} | {what} | not measured | |\n"),
+        }
+    };
+    let mut out = String::from("# Benchmark results\n\n");
+    out.push_str(&format!(
+        "Measured by `cargo bench -p llmagent-core` (criterion, median of each), all in one run.\n\nMachine: {}.\n\n",
+        machine()
+    ));
+    out.push_str("| benchmark | what | median | vs floor |\n|---|---|---|---|\n");
+    out.push_str(&row("runtime_call", "`testbed.noop` through `Runtime::call_blocking`: decision, fresh Store + instance, limits, capture"));
+    out.push_str(&row(
+        "runtime_call_async",
+        "the same through the async `Runtime::call` (tokio blocking pool)",
+    ));
+    out.push_str(&row(
+        "floor",
+        "bare wasmtime: Store + instantiate from InstancePre + call, same component",
+    ));
+    out.push_str(&row("native", "the same work as a native function"));
+    out.push_str(&row("spawn_true", "spawn `/bin/true` and wait"));
+    out.push_str(&row(
+        "crypto_sha256",
+        "`crypto.sha256` of \"hello\" through `Runtime::call_blocking`",
+    ));
+    out.push_str(&format!(
+        "\n| load | time |\n|---|---|\n| first compile of all tools (empty cache) | {} |\n| cold load of all tools from the cache | {} |\n",
+        fmt_ns(first_compile.as_nanos() as f64),
+        fmt_ns(cold_load.as_nanos() as f64)
+    ));
+    let path = root().join("bench/RESULTS.md");
+    if let Err(e) = std::fs::write(&path, out) {
+        eprintln!("cannot write {}: {e}", path.display());
+    } else {
+        println!("wrote {}", path.display());
+    }
+}

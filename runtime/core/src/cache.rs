@@ -1,0 +1,157 @@
+//! The compiled-component cache: `$XDG_CACHE_HOME/llmagent/components/`
+//! (else `~/.cache/llmagent/components/`).
+//!
+//! An entry is named by the SHA-256 of the engine fingerprint (wasmtime
+//! version, settings, architecture) and of the component's bytes, so a new
+//! wasmtime, other settings or another component never hit an old entry.
+//! Beside each `KEY.cwasm` sits `KEY.sha256`, the digest of the `.cwasm`
+//! itself, written last. A `.cwasm` is loaded only when its digest matches
+//! and wasmtime accepts it; anything else is recompiled and rewritten, never
+//! trusted. Entries are written to a temporary file and renamed, so a crash
+//! leaves no half-written entry.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::engine::SandboxEngine;
+
+/// How a component was obtained (reported by `tools list` and benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from a valid cache entry.
+    Hit,
+    /// Compiled and written to the cache.
+    Compiled,
+    /// Compiled; the cache was unusable (no directory, read-only, corrupt
+    /// entry that could not be replaced). The reason is logged.
+    CompiledUncached,
+}
+
+/// The cache directory, or none when caching is off.
+#[derive(Debug, Clone)]
+pub(crate) struct ComponentCache {
+    dir: Option<PathBuf>,
+}
+
+impl ComponentCache {
+    /// The default location; `None` disables caching.
+    pub(crate) fn default_dir() -> Option<PathBuf> {
+        let base = match std::env::var_os("XDG_CACHE_HOME") {
+            Some(v) if !v.is_empty() => PathBuf::from(v),
+            _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+        };
+        Some(base.join("llmagent").join("components"))
+    }
+
+    pub(crate) fn new(dir: Option<PathBuf>) -> Self {
+        Self { dir }
+    }
+
+    /// The cache key of `bytes` under this binary's engine.
+    pub(crate) fn key(bytes: &[u8]) -> String {
+        let mut h = Sha256::new();
+        h.update(SandboxEngine::fingerprint().as_bytes());
+        h.update([0u8]);
+        h.update(bytes);
+        hex::encode(h.finalize())
+    }
+
+    /// Loads or compiles `bytes`.
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        name: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let Some(dir) = &self.dir else {
+            return Ok((
+                Component::new(engine, bytes)?,
+                CacheOutcome::CompiledUncached,
+            ));
+        };
+        let key = Self::key(bytes);
+        let cwasm = dir.join(format!("{key}.cwasm"));
+        let digest = dir.join(format!("{key}.sha256"));
+        if let Some(component) = load_verified(engine, &cwasm, &digest) {
+            return Ok((component, CacheOutcome::Hit));
+        }
+        let component = Component::new(engine, bytes)?;
+        match store(dir, &cwasm, &digest, &component) {
+            Ok(()) => Ok((component, CacheOutcome::Compiled)),
+            Err(e) => {
+                tracing::warn!(tool = name, dir = %dir.display(), error = %e, "component cache not writable; continuing without it");
+                Ok((component, CacheOutcome::CompiledUncached))
+            }
+        }
+    }
+}
+
+/// The component in `cwasm` if its digest matches `digest` and wasmtime
+/// accepts it; `None` (after logging why) otherwise.
+fn load_verified(engine: &Engine, cwasm: &Path, digest: &Path) -> Option<Component> {
+    let expected = fs::read_to_string(digest).ok()?;
+    let data = fs::read(cwasm).ok()?;
+    let actual = hex::encode(Sha256::digest(&data));
+    if expected.trim() != actual {
+        tracing::warn!(entry = %cwasm.display(), "corrupt component cache entry; recompiling");
+        return None;
+    }
+    // SAFETY: `deserialize` runs machine code from `data` without checking
+    // it. `data` is exactly what `store` below wrote for this engine: its
+    // SHA-256 matches the digest written after it, in a directory created
+    // with mode 0700 for this user. wasmtime additionally refuses data
+    // produced by another version or with other settings.
+    #[allow(unsafe_code)]
+    let loaded = unsafe { Component::deserialize(engine, &data) };
+    match loaded {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(entry = %cwasm.display(), error = %e, "stale component cache entry; recompiling");
+            None
+        }
+    }
+}
+
+fn store(dir: &Path, cwasm: &Path, digest: &Path, component: &Component) -> std::io::Result<()> {
+    create_private_dir(dir)?;
+    let data = component.serialize().map_err(std::io::Error::other)?;
+    write_atomic(dir, cwasm, &data)?;
+    write_atomic(dir, digest, hex::encode(Sha256::digest(&data)).as_bytes())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+fn write_atomic(dir: &Path, dest: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile_in(dir)?;
+    tmp.1.write_all(data)?;
+    tmp.1.sync_all()?;
+    fs::rename(&tmp.0, dest)
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = format!(
+        ".tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    );
+    let path = dir.join(name.replace(['(', ')'], ""));
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((path, file))
+}

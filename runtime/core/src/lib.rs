@@ -1,0 +1,41 @@
+//! llmagent's sandbox runtime.
+//!
+//! One wasmtime [`Engine`](wasmtime::Engine) per process with epoch
+//! interruption and a ticker thread; built-in tools embedded in the binary;
+//! every component compiled once and cached as `.cwasm` (see [`cache`]'s
+//! docs for how entries are keyed and verified); one `InstancePre` per tool;
+//! and **a fresh `Store` and instance for every call**, with a memory cap, an
+//! epoch deadline and captured, capped stdout/stderr, all from the role's
+//! policy. A trap becomes a [`ToolFailure`] with reason `timeout`,
+//! `memory_limit` or `tool_crashed`; the runtime carries on.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
+//! let policy = llmagent_policy::Policy::load("policy.toml".as_ref(), &builtin_names())?;
+//! let runtime = Runtime::new(policy, RuntimeOptions::default())?;
+//! let outcome = runtime
+//!     .call(CallRequest::new("default", "crypto", "sha256", r#"{"data":"hello"}"#))
+//!     .await?;
+//! println!("{:?}", outcome.result);
+//! # Ok(()) }
+//! ```
+
+mod builtin;
+mod cache;
+mod capture;
+mod engine;
+mod error;
+mod outcome;
+mod registry;
+mod runtime;
+mod sandbox;
+
+pub use builtin::{BUILTINS, Builtin, builtin_names};
+pub use cache::CacheOutcome;
+pub use engine::EPOCH_TICK;
+pub use error::RuntimeError;
+pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
+pub use registry::{ActionInfo, ToolInfo, ToolOrigin};
+pub use runtime::{LoadReport, Runtime, RuntimeOptions};
+pub use sandbox::STDIO_CAP;

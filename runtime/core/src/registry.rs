@@ -1,0 +1,322 @@
+//! The tools a runtime can call: built-ins and the policy's `[tools.NAME]`
+//! components, each compiled (or loaded from the cache), checked against the
+//! contract, pre-instantiated once, and described once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use host_capabilities::{Grants, NullSink, ToolWorldPre, WIT_PACKAGE, WIT_VERSION};
+use llmagent_policy::Policy;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::builtin::BUILTINS;
+use crate::cache::{CacheOutcome, ComponentCache};
+use crate::error::RuntimeError;
+use crate::sandbox::{self, CallLimits, State};
+
+/// `describe` gets this long; it must not touch any capability.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// …and this much memory.
+const DESCRIBE_MEMORY: usize = 64 << 20;
+/// A tool component larger than this is refused: built-ins are ~0.2 MB and
+/// even interpreters compiled to components stay well under it.
+const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// Where a tool came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolOrigin {
+    /// Embedded in the binary.
+    Builtin,
+    /// A `[tools.NAME]` file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for ToolOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToolOrigin::Builtin => write!(f, "built-in"),
+            ToolOrigin::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// One action as the tool describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionInfo {
+    /// Name.
+    pub name: String,
+    /// Description for the model.
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub schema: Value,
+}
+
+/// A tool's self-description.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolInfo {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Version.
+    pub version: String,
+    /// Where it came from.
+    pub origin: ToolOrigin,
+    /// Its actions.
+    pub actions: Vec<ActionInfo>,
+}
+
+impl ToolInfo {
+    /// The action called `name`.
+    pub fn action(&self, name: &str) -> Option<&ActionInfo> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// The action names, comma-separated.
+    pub fn action_names(&self) -> String {
+        self.actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A loaded tool.
+pub(crate) struct LoadedTool {
+    pub(crate) info: ToolInfo,
+    pub(crate) pre: ToolWorldPre<State>,
+    pub(crate) cache: CacheOutcome,
+    pub(crate) load_time: Duration,
+}
+
+/// Loads every built-in and every `[tools.NAME]` of `policy`.
+pub(crate) fn load_all(
+    engine: &Engine,
+    linker: &Linker<State>,
+    cache: &ComponentCache,
+    policy: &Policy,
+) -> Result<BTreeMap<String, LoadedTool>, RuntimeError> {
+    let mut tools = BTreeMap::new();
+    for b in BUILTINS {
+        let tool = load(engine, linker, cache, b.name, ToolOrigin::Builtin, b.bytes)?;
+        tools.insert(b.name.to_owned(), tool);
+    }
+    for (name, source) in &policy.tools {
+        let fail = |message: String| RuntimeError::Tool {
+            tool: name.clone(),
+            source_desc: source.path.display().to_string(),
+            message,
+        };
+        let size = std::fs::metadata(&source.path)
+            .map_err(|e| {
+                fail(format!(
+                    "cannot read the component: {e}; check [tools.{name}].path"
+                ))
+            })?
+            .len();
+        if size > MAX_COMPONENT_BYTES {
+            return Err(fail(format!(
+                "the file is {size} bytes; components over {MAX_COMPONENT_BYTES} bytes are refused"
+            )));
+        }
+        let bytes = std::fs::read(&source.path).map_err(|e| {
+            fail(format!(
+                "cannot read the component: {e}; check [tools.{name}].path"
+            ))
+        })?;
+        if let Some(pin) = source.sha256 {
+            let actual: [u8; 32] = Sha256::digest(&bytes).into();
+            if actual != pin {
+                return Err(RuntimeError::HashMismatch {
+                    tool: name.clone(),
+                    path: source.path.clone(),
+                    expected: hex::encode(pin),
+                    actual: hex::encode(actual),
+                });
+            }
+        }
+        let tool = load(
+            engine,
+            linker,
+            cache,
+            name,
+            ToolOrigin::File(source.path.clone()),
+            &bytes,
+        )?;
+        tools.insert(name.clone(), tool);
+    }
+    Ok(tools)
+}
+
+fn load(
+    engine: &Engine,
+    linker: &Linker<State>,
+    cache: &ComponentCache,
+    name: &str,
+    origin: ToolOrigin,
+    bytes: &[u8],
+) -> Result<LoadedTool, RuntimeError> {
+    let started = Instant::now();
+    let fail = |message: String| RuntimeError::Tool {
+        tool: name.to_owned(),
+        source_desc: origin.to_string(),
+        message,
+    };
+    let (component, cache_outcome) = cache
+        .load(engine, name, bytes)
+        .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
+    check_contract(engine, &component).map_err(fail)?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| fail(format!("cannot be linked: {e:#}")))?;
+    let pre = ToolWorldPre::new(pre)
+        .map_err(|e| fail(format!("does not export the tool interface: {e:#}")))?;
+    let limits = CallLimits {
+        timeout: DESCRIBE_TIMEOUT,
+        memory_bytes: DESCRIBE_MEMORY,
+        max_output_bytes: usize::MAX,
+    };
+    let spec = sandbox::describe(
+        engine,
+        &pre,
+        Arc::new(Grants::none("describe")),
+        Arc::new(NullSink),
+        limits,
+    )
+    .map_err(|e| fail(format!("describe() failed: {e:#}")))?;
+    let info = validate_spec(name, origin.clone(), spec).map_err(fail)?;
+    Ok(LoadedTool {
+        info,
+        pre,
+        cache: cache_outcome,
+        load_time: started.elapsed(),
+    })
+}
+
+/// Refuses a component built against another version of `wit/`, with a
+/// message naming both versions, before linking fails less clearly.
+fn check_contract(engine: &Engine, component: &Component) -> Result<(), String> {
+    let ty = component.component_type();
+    let prefix = format!("{WIT_PACKAGE}/");
+    let mut names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+    names.extend(exports.iter().cloned());
+    for name in &names {
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
+        if !compatible(version, WIT_VERSION) {
+            return Err(format!(
+                "it was built against {WIT_PACKAGE}@{version} but this llmagent implements {WIT_PACKAGE}@{WIT_VERSION}; \
+                 rebuild the tool against this version of wit/"
+            ));
+        }
+    }
+    if !exports
+        .iter()
+        .any(|e| e.starts_with(&format!("{prefix}tool@")))
+    {
+        return Err(format!(
+            "it does not export {WIT_PACKAGE}/tool; build it for the `tool-world` world of wit/"
+        ));
+    }
+    Ok(())
+}
+
+/// Semver compatibility as the component model applies it: same major, and
+/// while the major is 0, same minor.
+fn compatible(found: &str, ours: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parse(found), parse(ours)) {
+        (Some((fa, fb)), Some((oa, ob))) => fa == oa && (oa != 0 || fb == ob),
+        _ => false,
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn validate_spec(
+    name: &str,
+    origin: ToolOrigin,
+    spec: host_capabilities::ToolSpec,
+) -> Result<ToolInfo, String> {
+    if spec.name != name {
+        return Err(format!(
+            "it calls itself `{}` but is configured as `{name}`; use [tools.{}] or rename it",
+            spec.name, spec.name
+        ));
+    }
+    let mut actions = Vec::with_capacity(spec.actions.len());
+    for a in spec.actions {
+        if !valid_name(&a.name) {
+            return Err(format!(
+                "action name `{}` is not of the form [a-z0-9_]+",
+                a.name
+            ));
+        }
+        if actions.iter().any(|x: &ActionInfo| x.name == a.name) {
+            return Err(format!("action `{}` is declared twice", a.name));
+        }
+        let schema: Value = serde_json::from_str(&a.args_schema)
+            .map_err(|e| format!("the argument schema of `{}` is not JSON: {e}", a.name))?;
+        if !schema.is_object() {
+            return Err(format!(
+                "the argument schema of `{}` is not a JSON object",
+                a.name
+            ));
+        }
+        actions.push(ActionInfo {
+            name: a.name,
+            description: a.description,
+            schema,
+        });
+    }
+    Ok(ToolInfo {
+        name: spec.name,
+        description: spec.description,
+        version: spec.version,
+        origin,
+        actions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("2.0.0", "1.0.0"));
+        assert!(!compatible("", "0.1.0"));
+    }
+
+    #[test]
+    fn tool_names() {
+        assert!(valid_name("sha256"));
+        assert!(valid_name("generate_keypair"));
+        assert!(!valid_name("Sha"));
+        assert!(!valid_name("a-b"));
+        assert!(!valid_name(""));
+    }
+}

@@ -1,0 +1,232 @@
+//! The public runtime: a policy, the loaded tools, and calls.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use host_capabilities::{NullSink, Sink};
+use llmagent_policy::{Policy, Role, ToolDecision, Verdict};
+
+use crate::cache::{CacheOutcome, ComponentCache};
+use crate::engine::SandboxEngine;
+use crate::error::RuntimeError;
+use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
+use crate::registry::{self, LoadedTool, ToolInfo};
+use crate::sandbox::{self, CallLimits};
+
+/// How to build a [`Runtime`].
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Receives every capability decision.
+    pub sink: Arc<dyn Sink>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: ComponentCache::default_dir(),
+            sink: Arc::new(NullSink),
+        }
+    }
+}
+
+/// How a tool was loaded, for `tools list` and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Cache hit or compile.
+    pub cache: CacheOutcome,
+    /// Time to load, link and describe it.
+    pub load_time: Duration,
+}
+
+struct Inner {
+    engine: SandboxEngine,
+    tools: BTreeMap<String, LoadedTool>,
+    policy: Policy,
+    sink: Arc<dyn Sink>,
+}
+
+/// The sandbox runtime: cheap to clone, safe to share across tasks.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl Runtime {
+    /// Loads every tool and checks that each role grants only actions that
+    /// exist.
+    pub fn new(policy: Policy, options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let engine = SandboxEngine::new()?;
+        let linker =
+            sandbox::linker(engine.engine()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let cache = ComponentCache::new(options.cache_dir);
+        let tools = registry::load_all(engine.engine(), &linker, &cache, &policy)?;
+        for role in policy.roles.values() {
+            check_role_actions(role, &tools)?;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                tools,
+                policy,
+                sink: options.sink,
+            }),
+        })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Every tool, by name.
+    pub fn tools(&self) -> impl Iterator<Item = &ToolInfo> {
+        self.inner.tools.values().map(|t| &t.info)
+    }
+
+    /// One tool.
+    pub fn tool(&self, name: &str) -> Option<&ToolInfo> {
+        self.inner.tools.get(name).map(|t| &t.info)
+    }
+
+    /// How a tool was loaded.
+    pub fn load_report(&self, name: &str) -> Option<LoadReport> {
+        self.inner.tools.get(name).map(|t| LoadReport {
+            cache: t.cache,
+            load_time: t.load_time,
+        })
+    }
+
+    /// What the role's policy says about one action, without calling it.
+    pub fn decide(
+        &self,
+        role: &str,
+        tool: &str,
+        action: &str,
+    ) -> Result<ToolDecision, RuntimeError> {
+        Ok(self.inner.policy.role(role)?.decide(tool, action))
+    }
+
+    /// Calls a tool on a runtime worker-free thread: the sandbox runs on
+    /// tokio's blocking pool, so neither a long tool nor a blocking
+    /// capability holds up the async runtime.
+    pub async fn call(&self, request: CallRequest) -> Result<CallOutcome, RuntimeError> {
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.call_blocking(&request)).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(RuntimeError::Engine(format!(
+                "the tool call's thread failed: {e}"
+            ))),
+        }
+    }
+
+    /// Calls a tool on the current thread (blocks it for the call's length).
+    pub fn call_blocking(&self, request: &CallRequest) -> Result<CallOutcome, RuntimeError> {
+        let inner = &self.inner;
+        let role = inner.policy.role(&request.role)?;
+        let Some(tool) = inner.tools.get(&request.tool) else {
+            let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
+            return Ok(CallOutcome::refused(
+                ToolFailure::new(
+                    "invalid_tool",
+                    format!("there is no tool named `{}`", request.tool),
+                )
+                .suggestion(format!("use one of: {}", known.join(", "))),
+                None,
+            ));
+        };
+        if tool.info.action(&request.action).is_none() {
+            return Ok(CallOutcome::refused(
+                ToolFailure {
+                    reason: "unknown_command".into(),
+                    message: format!(
+                        "the {} tool has no action `{}`",
+                        request.tool, request.action
+                    ),
+                    field: Some("action".into()),
+                    suggestion: Some(format!("use one of: {}", tool.info.action_names())),
+                },
+                None,
+            ));
+        }
+        let decision = role.decide(&request.tool, &request.action);
+        match decision.verdict {
+            Verdict::Deny => {
+                let failure = ToolFailure::new(
+                    "tool_not_permitted",
+                    format!(
+                        "role `{}` may not use `{}.{}`",
+                        role.name, request.tool, request.action
+                    ),
+                )
+                .suggestion(decision.rule.clone());
+                return Ok(CallOutcome::refused(failure, Some(decision)));
+            }
+            Verdict::Approve if !request.approved => {
+                let failure = ToolFailure::new(
+                    "approval_required",
+                    format!(
+                        "`{}.{}` needs a human's approval under role `{}` and none was given",
+                        request.tool, request.action, role.name
+                    ),
+                )
+                .suggestion("run it interactively and answer yes, or pass --approve to `llmagent tools call`");
+                return Ok(CallOutcome::refused(failure, Some(decision)));
+            }
+            Verdict::Approve | Verdict::Allow => {}
+        }
+        let raw = sandbox::invoke(
+            inner.engine.engine(),
+            &tool.pre,
+            Arc::clone(&role.grants),
+            Arc::clone(&inner.sink),
+            limits_of(role),
+            &request.action,
+            &request.args_json,
+        );
+        Ok(CallOutcome {
+            result: raw.result,
+            decision: Some(decision),
+            duration: raw.duration,
+            stdout: raw.stdout.0,
+            stderr: raw.stderr.0,
+            stdio_truncated: raw.stdout.1 || raw.stderr.1,
+        })
+    }
+}
+
+fn limits_of(role: &Role) -> CallLimits {
+    CallLimits {
+        timeout: Duration::from_millis(role.limits.timeout_ms),
+        memory_bytes: usize::try_from(role.limits.memory_mib.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
+        max_output_bytes: usize::try_from(role.limits.max_output_bytes).unwrap_or(usize::MAX),
+    }
+}
+
+fn check_role_actions(
+    role: &Role,
+    tools: &BTreeMap<String, LoadedTool>,
+) -> Result<(), RuntimeError> {
+    for grant in role.tools.iter().chain(role.approve.iter()) {
+        let Some(action) = &grant.action else {
+            continue;
+        };
+        let Some(tool) = tools.get(&grant.tool) else {
+            return Err(RuntimeError::UnknownTool(grant.tool.clone()));
+        };
+        if tool.info.action(action).is_none() {
+            return Err(RuntimeError::UnknownAction {
+                role: role.name.clone(),
+                grant: grant.to_string(),
+                tool: grant.tool.clone(),
+                action: action.clone(),
+                actions: tool.info.action_names(),
+            });
+        }
+    }
+    Ok(())
+}

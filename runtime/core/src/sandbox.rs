@@ -1,0 +1,311 @@
+//! One tool call in a fresh `Store`: host state, limits, the call itself,
+//! and traps mapped to precise reasons.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use host_capabilities::http::DenyAllHttp;
+use host_capabilities::{Capabilities, Grants, Sink, ToolWorldPre};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capture::Capture;
+use crate::engine::SandboxEngine;
+use crate::outcome::{ToolFailure, ToolSuccess};
+
+/// Captured stdout and stderr are each capped at this many bytes: enough
+/// for a panic message and some diagnostics, small enough to keep in every
+/// invocation event.
+pub const STDIO_CAP: usize = 16 * 1024;
+
+/// Tables (function references) a tool may hold; Rust tools use a few
+/// hundred entries, this stops a runaway `table.grow`.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// The data of one call's `Store`.
+pub(crate) struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: DenyAllHttp,
+    pub(crate) caps: Capabilities,
+    limiter: Limiter,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Memory and table caps that also remember when they said no, so a trap
+/// after a refused `memory.grow` is reported as `memory_limit`.
+struct Limiter {
+    memory_max: usize,
+    memory_refused: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_max {
+            self.memory_refused = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} MiB reached",
+                self.memory_max >> 20
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Builds the linker every tool is instantiated with: WASI (so `std`
+/// links; the context grants nothing), `wasi:http` (every request denied),
+/// and the capability interfaces.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    host_capabilities::add_to_linker(&mut linker, |s: &mut State| &mut s.caps)?;
+    Ok(linker)
+}
+
+/// Limits of one call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallLimits {
+    pub(crate) timeout: Duration,
+    pub(crate) memory_bytes: usize,
+    pub(crate) max_output_bytes: usize,
+}
+
+/// What one call produced, before policy-level wrapping.
+pub(crate) struct RawOutcome {
+    pub(crate) result: Result<ToolSuccess, ToolFailure>,
+    pub(crate) stdout: (String, bool),
+    pub(crate) stderr: (String, bool),
+    pub(crate) duration: Duration,
+}
+
+/// A fresh store for one call.
+fn new_store(
+    engine: &Engine,
+    grants: Arc<Grants>,
+    sink: Arc<dyn Sink>,
+    limits: CallLimits,
+) -> (Store<State>, Capture, Capture) {
+    let stdout = Capture::new(STDIO_CAP);
+    let stderr = Capture::new(STDIO_CAP);
+    let wasi = WasiCtx::builder()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let state = State {
+        wasi,
+        table: ResourceTable::new(),
+        http: WasiHttpCtx::new(),
+        hooks: DenyAllHttp,
+        caps: Capabilities::new(grants, sink),
+        limiter: Limiter {
+            memory_max: limits.memory_bytes,
+            memory_refused: false,
+        },
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(SandboxEngine::ticks_for(limits.timeout));
+    store.epoch_deadline_trap();
+    (store, stdout, stderr)
+}
+
+/// Runs `describe` in a fresh instance.
+pub(crate) fn describe(
+    engine: &Engine,
+    pre: &ToolWorldPre<State>,
+    grants: Arc<Grants>,
+    sink: Arc<dyn Sink>,
+    limits: CallLimits,
+) -> wasmtime::Result<host_capabilities::ToolSpec> {
+    let (mut store, _, _) = new_store(engine, grants, sink, limits);
+    let instance = pre.instantiate(&mut store)?;
+    instance.llmagent_tools_tool().call_describe(&mut store)
+}
+
+/// Runs `invoke(action, args_json)` in a fresh instance and maps the result.
+pub(crate) fn invoke(
+    engine: &Engine,
+    pre: &ToolWorldPre<State>,
+    grants: Arc<Grants>,
+    sink: Arc<dyn Sink>,
+    limits: CallLimits,
+    action: &str,
+    args_json: &str,
+) -> RawOutcome {
+    let started = Instant::now();
+    let (mut store, stdout, stderr) = new_store(engine, grants, sink, limits);
+    let called = pre.instantiate(&mut store).and_then(|instance| {
+        instance
+            .llmagent_tools_tool()
+            .call_invoke(&mut store, action, args_json)
+    });
+    let duration = started.elapsed();
+    let memory_refused = store.data().limiter.memory_refused;
+    drop(store);
+    let stderr = stderr.take();
+    let result = match called {
+        Ok(Ok(out)) => success(out, limits.max_output_bytes),
+        Ok(Err(e)) => Err(ToolFailure {
+            reason: e.reason,
+            message: e.message,
+            field: e.field,
+            suggestion: e.suggestion,
+        }),
+        Err(trap) => Err(map_trap(&trap, memory_refused, limits, &stderr.0)),
+    };
+    RawOutcome {
+        result,
+        stdout: stdout.take(),
+        stderr,
+        duration,
+    }
+}
+
+fn success(out: host_capabilities::ToolOutput, max: usize) -> Result<ToolSuccess, ToolFailure> {
+    let size = out.output_json.len() + out.metadata_json.len();
+    if size > max {
+        return Err(ToolFailure::new(
+            "output_too_large",
+            format!("the tool answered {size} bytes, more than the role's max_output_bytes of {max}"),
+        )
+        .suggestion("ask for less (a smaller file, a narrower query), or raise max_output_bytes in [defaults] or the role"));
+    }
+    let output = serde_json::from_str(&out.output_json).map_err(|e| {
+        ToolFailure::new(
+            "invalid_output",
+            format!("the tool's output is not valid JSON: {e}"),
+        )
+    })?;
+    let metadata = serde_json::from_str(&out.metadata_json).map_err(|e| {
+        ToolFailure::new(
+            "invalid_output",
+            format!("the tool's metadata is not valid JSON: {e}"),
+        )
+    })?;
+    Ok(ToolSuccess { output, metadata })
+}
+
+/// What a crashed tool said last on stderr: for a Rust panic, the panic
+/// message and where it happened; otherwise the last line that is not
+/// Rust's backtrace hint.
+fn last_words(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(at) = lines.iter().rposition(|l| l.contains("panicked at")) {
+        let location = lines[at]
+            .split_once("panicked at")
+            .map(|(_, loc)| loc.trim().trim_end_matches(':'));
+        let message: Vec<&str> = lines[at + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("note:"))
+            .copied()
+            .collect();
+        let message = message.join(" ");
+        return Some(match location {
+            Some(loc) if !loc.is_empty() => format!("panicked at {loc}: {message}"),
+            _ => format!("panicked: {message}"),
+        });
+    }
+    lines
+        .iter()
+        .rev()
+        .find(|l| !l.starts_with("note:"))
+        .map(|l| (*l).to_owned())
+}
+
+/// Maps a trap to `timeout`, `memory_limit` or `tool_crashed`.
+fn map_trap(
+    err: &wasmtime::Error,
+    memory_refused: bool,
+    limits: CallLimits,
+    stderr: &str,
+) -> ToolFailure {
+    if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return ToolFailure::new(
+            "timeout",
+            format!(
+                "the tool did not finish within {} ms and was stopped",
+                limits.timeout.as_millis()
+            ),
+        )
+        .suggestion("simplify the request, or raise timeout_ms in [defaults] or the role");
+    }
+    if memory_refused {
+        return ToolFailure::new(
+            "memory_limit",
+            format!(
+                "the tool needed more than its {} MiB of memory and was stopped",
+                limits.memory_bytes >> 20
+            ),
+        )
+        .suggestion("ask for less data at once, or raise memory_mib in [defaults] or the role");
+    }
+    let detail = match last_words(stderr) {
+        Some(words) => format!("{words} ({})", err.root_cause()),
+        None => format!("{:#}", err.root_cause()),
+    };
+    ToolFailure::new("tool_crashed", format!("the tool crashed: {detail}"))
+        .suggestion("the tool has a bug; the runtime carries on and the next call starts afresh")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_words;
+
+    #[test]
+    fn a_rust_panic_is_reported_with_its_message_and_location() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:40:22:\nboom here\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            last_words(stderr).as_deref(),
+            Some("panicked at src/lib.rs:40:22: boom here")
+        );
+    }
+
+    #[test]
+    fn otherwise_the_last_line_counts_and_silence_is_none() {
+        assert_eq!(last_words("a\nb\n").as_deref(), Some("b"));
+        assert_eq!(last_words("  \n"), None);
+    }
+}

@@ -1,0 +1,374 @@
+//! Raw TOML → [`Policy`]: checks every rule of the format and resolves
+//! what the file leaves relative (tool paths, prompt files, limits), so
+//! that nothing downstream sees TOML or an unchecked value.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use host_capabilities::Grants;
+use host_capabilities::fs::FsPolicy;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::Policy;
+use crate::agent::Agent;
+use crate::error::{Location, PolicyError};
+use crate::limits::Limits;
+use crate::raw::{PolicyToml, RoleToml};
+use crate::role::{Role, ToolRef};
+use crate::tool::ToolSource;
+use crate::{span, syntax};
+
+/// The policy format this crate reads.
+pub(crate) const VERSION: u32 = 1;
+
+/// A prompt file larger than 256 KiB is a mistake (a log, a binary), not a
+/// system prompt: it would not fit a model's context.
+const MAX_PROMPT_BYTES: u64 = 256 << 10;
+
+/// What every check needs: the text (for positions), the parsed tree (to
+/// find nested keys), and the file's name and directory.
+pub(crate) struct Cx<'a> {
+    text: &'a str,
+    root: DeTable<'a>,
+    origin: &'a Path,
+    pub(crate) dir: PathBuf,
+}
+
+impl Cx<'_> {
+    /// The location of `span`, in `section`, at `key`.
+    pub(crate) fn at(
+        &self,
+        span: Range<usize>,
+        section: Option<&str>,
+        key: Option<&str>,
+    ) -> Location {
+        let (line, col) = span::line_col(self.text, span.start);
+        Location {
+            file: self.origin.to_path_buf(),
+            line,
+            col,
+            section: section.map(str::to_owned),
+            key: key.map(str::to_owned),
+        }
+    }
+
+    /// A broken rule at `span`.
+    pub(crate) fn invalid(
+        &self,
+        span: Range<usize>,
+        section: Option<&str>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> PolicyError {
+        PolicyError::Invalid {
+            at: self.at(span, section, key),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses, checks and compiles `text`. See [`Policy::parse`].
+pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Policy, PolicyError> {
+    let root = DeTable::parse(text)
+        .map_err(|e| syntax::error(text, origin, &e))?
+        .into_inner();
+    let dir = std::path::absolute(origin)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let cx = Cx {
+        text,
+        root,
+        origin,
+        dir,
+    };
+    let version = version(&cx)?;
+    let raw: PolicyToml = toml::from_str(text).map_err(|e| syntax::error(text, origin, &e))?;
+
+    let defaults = Limits::apply(Limits::default(), &raw.defaults, &cx, "defaults")?;
+    let mut tools = BTreeMap::new();
+    for (name, tool) in in_file_order(&raw.tools) {
+        let source = ToolSource::compile(&cx, name, tool, builtins)?;
+        tools.insert(source.name.clone(), source);
+    }
+    let mut known: Vec<&str> = builtins
+        .iter()
+        .copied()
+        .chain(tools.keys().map(String::as_str))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+
+    let mut roles = BTreeMap::new();
+    for (name, role) in in_file_order(&raw.roles) {
+        let role = compile_role(&cx, name, role, defaults, &known)?;
+        roles.insert(role.name.clone(), role);
+    }
+    let mut agents = BTreeMap::new();
+    for (name, agent) in in_file_order(&raw.agents) {
+        let agent = Agent::compile(&cx, name, agent, &roles)?;
+        agents.insert(agent.name.clone(), agent);
+    }
+    Ok(Policy {
+        version,
+        defaults,
+        tools,
+        roles,
+        agents,
+        origin: origin.to_path_buf(),
+    })
+}
+
+/// The entries of a `[tools]`, `[roles]` or `[agents]` table in the order
+/// they appear in the file, so the first error reported is the first one
+/// a reader meets.
+fn in_file_order<V>(map: &BTreeMap<Spanned<String>, V>) -> Vec<(&Spanned<String>, &V)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by_key(|(name, _)| name.span().start);
+    entries
+}
+
+/// `version`, checked before anything else so that a file written for
+/// another version says so instead of tripping over its new keys.
+fn version(cx: &Cx<'_>) -> Result<u32, PolicyError> {
+    let Some((_, value)) = cx.root.iter().find(|(k, _)| k.get_ref() == "version") else {
+        return Err(cx.invalid(
+            0..0,
+            None,
+            Some("version"),
+            format!("missing; add `version = {VERSION}` as the first line (this llmagent reads policy version {VERSION})"),
+        ));
+    };
+    let found = match value.get_ref() {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+        other => {
+            return Err(cx.invalid(
+                value.span(),
+                None,
+                Some("version"),
+                format!(
+                    "must be the integer {VERSION}, not a {}; write `version = {VERSION}`",
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    match found {
+        Some(v) if v == i64::from(VERSION) => Ok(VERSION),
+        Some(v) => Err(cx.invalid(
+            value.span(),
+            None,
+            Some("version"),
+            format!("unsupported policy version {v}; this llmagent reads version {VERSION}"),
+        )),
+        None => Err(cx.invalid(
+            value.span(),
+            None,
+            Some("version"),
+            format!("unsupported policy version; this llmagent reads version {VERSION}"),
+        )),
+    }
+}
+
+/// `[roles.NAME]` and its capability sections.
+fn compile_role(
+    cx: &Cx<'_>,
+    name: &Spanned<String>,
+    raw: &RoleToml,
+    defaults: Limits,
+    known: &[&str],
+) -> Result<Role, PolicyError> {
+    let role = name.get_ref().as_str();
+    let section = format!("roles.{role}");
+    if !is_name(role, true) {
+        return Err(cx.invalid(
+            name.span(),
+            Some(&section),
+            None,
+            format!("\"{role}\" is not a valid role name; {}", name_rule(true)),
+        ));
+    }
+    if let Some((capability, span)) = raw.unavailable().into_iter().next() {
+        return Err(cx.invalid(
+            span,
+            Some(&format!("{section}.{capability}")),
+            None,
+            format!("the {capability} capability is not available in this version of llmagent; remove this section"),
+        ));
+    }
+    let prompt = prompt(cx, &section, raw)?;
+    let tools = tool_refs(cx, &section, "tools", &raw.tools, known)?;
+    let approve = tool_refs(cx, &section, "approve", &raw.approve, known)?;
+    for (entry, raw_entry) in approve.iter().zip(&raw.approve) {
+        if !tools
+            .iter()
+            .any(|t| t.covers(&entry.tool, entry.action.as_deref()))
+        {
+            let whole = if entry.action.is_some() {
+                format!(" (or \"{}\")", entry.tool)
+            } else {
+                String::new()
+            };
+            return Err(cx.invalid(
+                raw_entry.span(),
+                Some(&section),
+                Some("approve"),
+                format!(
+                    "\"{entry}\" is not granted by tools, so there is nothing to approve; add \"{entry}\"{whole} to [{section}].tools, or remove it from approve"
+                ),
+            ));
+        }
+    }
+    let limits = Limits::apply(defaults, &raw.limits(), cx, &section)?;
+    let fs = match &raw.fs {
+        None => FsPolicy::deny_all(role),
+        Some(fs) => FsPolicy::compile(role, fs.get_ref()).map_err(|e| {
+            let (base, index) = match e.key.split_once('[') {
+                Some((base, rest)) => (base, rest.trim_end_matches(']')),
+                None => (e.key.as_str(), ""),
+            };
+            let mut path = vec!["roles", role, "fs", base];
+            if !index.is_empty() {
+                path.push(index);
+            }
+            let span = span::find(&cx.root, &path).unwrap_or_else(|| fs.span());
+            cx.invalid(
+                span,
+                Some(&format!("{section}.fs")),
+                Some(&e.key),
+                e.message,
+            )
+        })?,
+    };
+    let grants = Grants {
+        role: role.to_owned(),
+        fs,
+        max_output_bytes: limits.max_output_bytes,
+    };
+    Ok(Role {
+        name: role.to_owned(),
+        prompt,
+        tools,
+        approve,
+        limits,
+        grants: Arc::new(grants),
+    })
+}
+
+/// A `tools` or `approve` list, each entry parsed and checked against the
+/// tools the runtime knows.
+fn tool_refs(
+    cx: &Cx<'_>,
+    section: &str,
+    key: &str,
+    entries: &[Spanned<String>],
+    known: &[&str],
+) -> Result<Vec<ToolRef>, PolicyError> {
+    let mut refs = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let text = entry.get_ref();
+        let Some(r) = ToolRef::parse(text) else {
+            return Err(cx.invalid(
+                entry.span(),
+                Some(section),
+                Some(key),
+                format!("\"{text}\" is not a tool reference; write a tool name (\"file\") or a tool and one of its actions (\"file.read\")"),
+            ));
+        };
+        if !known.contains(&r.tool.as_str()) {
+            return Err(cx.invalid(
+                entry.span(),
+                Some(section),
+                Some(key),
+                match syntax::closest(&r.tool, known.iter().copied()) {
+                    Some(near) => format!(
+                        "unknown tool \"{}\"; did you mean \"{near}\"? The known tools are {}",
+                        r.tool,
+                        known.join(", ")
+                    ),
+                    None => format!(
+                        "unknown tool \"{}\"; the known tools are {} (declare a third-party tool in a [tools.{}] section)",
+                        r.tool,
+                        known.join(", "),
+                        r.tool
+                    ),
+                },
+            ));
+        }
+        refs.push(r);
+    }
+    Ok(refs)
+}
+
+/// The role's prompt: `prompt`, or the contents of `prompt_file`.
+fn prompt(cx: &Cx<'_>, section: &str, raw: &RoleToml) -> Result<Option<String>, PolicyError> {
+    match (&raw.prompt, &raw.prompt_file) {
+        (Some(_), Some(file)) => Err(cx.invalid(
+            file.span(),
+            Some(section),
+            Some("prompt_file"),
+            "both prompt and prompt_file are set; keep one of them",
+        )),
+        (Some(text), None) => Ok(Some(text.get_ref().clone())),
+        (None, None) => Ok(None),
+        (None, Some(file)) => {
+            let at = || cx.at(file.span(), Some(section), Some("prompt_file"));
+            if file.get_ref().trim().is_empty() {
+                return Err(PolicyError::Invalid {
+                    at: at(),
+                    message: "empty; name a text file, relative to the policy file's directory"
+                        .into(),
+                });
+            }
+            let path = cx.dir.join(file.get_ref());
+            read_prompt(&path)
+                .map(Some)
+                .map_err(|source| PolicyError::PromptFile {
+                    at: at(),
+                    path,
+                    source,
+                })
+        }
+    }
+}
+
+/// Reads a prompt file of at most [`MAX_PROMPT_BYTES`] of UTF-8.
+fn read_prompt(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_PROMPT_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_PROMPT_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} KiB; a prompt must fit in a model's context",
+                MAX_PROMPT_BYTES >> 10
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// Whether `name` is a valid tool name (`[a-z][a-z0-9_]*`), or with
+/// `dash`, a valid role or agent name (`-` allowed too); at most 64 chars.
+pub(crate) fn is_name(name: &str, dash: bool) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (dash && c == '-'))
+}
+
+/// The rule [`is_name`] checks, in words.
+pub(crate) fn name_rule(dash: bool) -> &'static str {
+    if dash {
+        "use lowercase letters, digits, \"_\" and \"-\", starting with a letter, at most 64 characters"
+    } else {
+        "use lowercase letters, digits and \"_\", starting with a letter, at most 64 characters"
+    }
+}

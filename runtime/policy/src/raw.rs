@@ -1,0 +1,125 @@
+//! The raw shape of `policy.toml`: dumb `*Toml` structs that serde fills
+//! and that reject unknown keys. Nothing here is checked beyond its type;
+//! [`crate::compile`] turns these into the runtime types. Values checked in
+//! the compile step are [`Spanned`] so its errors point at a line too.
+
+use std::collections::BTreeMap;
+
+use host_capabilities::fs::FsToml;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+
+use crate::agent::ToolProtocol;
+
+/// The whole file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyToml {
+    /// Checked before this struct is read (see `compile::version`), so a
+    /// file written for another version gets that message first.
+    #[serde(rename = "version")]
+    pub _version: Option<IgnoredAny>,
+    #[serde(default)]
+    pub defaults: LimitsToml,
+    #[serde(default)]
+    pub tools: BTreeMap<Spanned<String>, ToolToml>,
+    #[serde(default)]
+    pub roles: BTreeMap<Spanned<String>, RoleToml>,
+    #[serde(default)]
+    pub agents: BTreeMap<Spanned<String>, AgentToml>,
+}
+
+/// `[defaults]`. Integers are read as `i64` so that a negative or huge
+/// value gets the range message, not a type error.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsToml {
+    pub timeout_ms: Option<Spanned<i64>>,
+    pub memory_mib: Option<Spanned<i64>>,
+    pub max_output_bytes: Option<Spanned<i64>>,
+    pub max_steps: Option<Spanned<i64>>,
+}
+
+/// `[tools.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ToolToml {
+    pub path: Spanned<String>,
+    pub sha256: Option<Spanned<String>>,
+}
+
+/// `[roles.NAME]` with its capability sections.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoleToml {
+    pub prompt: Option<Spanned<String>>,
+    pub prompt_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tools: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub approve: Vec<Spanned<String>>,
+
+    pub timeout_ms: Option<Spanned<i64>>,
+    pub memory_mib: Option<Spanned<i64>>,
+    pub max_output_bytes: Option<Spanned<i64>>,
+    pub max_steps: Option<Spanned<i64>>,
+
+    pub fs: Option<Spanned<FsToml>>,
+
+    /// Known to the design, not implemented in this version: present only
+    /// so the compile step can refuse them by name.
+    pub exec: Option<Spanned<IgnoredAny>>,
+    pub proc: Option<Spanned<IgnoredAny>>,
+    pub net: Option<Spanned<IgnoredAny>>,
+    pub systemd: Option<Spanned<IgnoredAny>>,
+    pub dbus: Option<Spanned<IgnoredAny>>,
+    pub udev: Option<Spanned<IgnoredAny>>,
+    pub inotify: Option<Spanned<IgnoredAny>>,
+    pub http: Option<Spanned<IgnoredAny>>,
+}
+
+impl RoleToml {
+    /// The limit overrides, in `[defaults]` shape.
+    pub fn limits(&self) -> LimitsToml {
+        LimitsToml {
+            timeout_ms: self.timeout_ms.clone(),
+            memory_mib: self.memory_mib.clone(),
+            max_output_bytes: self.max_output_bytes.clone(),
+            max_steps: self.max_steps.clone(),
+        }
+    }
+
+    /// The sections this version refuses, with their spans, in file order.
+    pub fn unavailable(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        let all = [
+            ("exec", &self.exec),
+            ("proc", &self.proc),
+            ("net", &self.net),
+            ("systemd", &self.systemd),
+            ("dbus", &self.dbus),
+            ("udev", &self.udev),
+            ("inotify", &self.inotify),
+            ("http", &self.http),
+        ];
+        let mut found: Vec<_> = all
+            .into_iter()
+            .filter_map(|(name, section)| section.as_ref().map(|s| (name, s.span())))
+            .collect();
+        found.sort_by_key(|(_, span)| span.start);
+        found
+    }
+}
+
+/// `[agents.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentToml {
+    pub role: Spanned<String>,
+    pub model: Option<Spanned<String>>,
+    pub api_base: Option<Spanned<String>>,
+    pub api_key_env: Option<Spanned<String>>,
+    pub tool_protocol: Option<ToolProtocol>,
+    pub temperature: Option<Spanned<f64>>,
+    pub max_tokens: Option<Spanned<i64>>,
+}

@@ -1,0 +1,312 @@
+//! [`Role`]: what one role may do, compiled, and [`Role::decide`], the pure
+//! decision whether a tool action may run under it.
+//!
+//! A call is denied unless an entry of the role's `tools` covers it; it
+//! needs a human's yes if an entry of `approve` covers it too. Decisions
+//! are ordered ([`Verdict`]) and the strictest matching rule wins.
+
+use std::fmt;
+use std::sync::Arc;
+
+use host_capabilities::Grants;
+
+use crate::limits::Limits;
+
+/// One role, compiled: its prompt, the tools it may call, and the
+/// capabilities those tools get.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// The role's name (`[roles.NAME]`).
+    pub name: String,
+    /// The system prompt (`prompt`, or the contents of `prompt_file`).
+    pub prompt: Option<String>,
+    /// Tools and actions the role may call (`tools`).
+    pub tools: Vec<ToolRef>,
+    /// Tools and actions that need a human's yes (`approve`); each is
+    /// covered by an entry of `tools`.
+    pub approve: Vec<ToolRef>,
+    /// `[defaults]` with the role's overrides.
+    pub limits: Limits,
+    /// The compiled capability sections, shared by every call.
+    pub grants: Arc<Grants>,
+}
+
+/// A `tools` or `approve` entry: a whole tool, or one of its actions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ToolRef {
+    /// The tool's name.
+    pub tool: String,
+    /// One action of the tool, or `None` for all of them.
+    pub action: Option<String>,
+}
+
+/// Displays as written in the file: `file` or `file.read`.
+impl fmt::Display for ToolRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.action {
+            Some(action) => write!(f, "{}.{action}", self.tool),
+            None => f.write_str(&self.tool),
+        }
+    }
+}
+
+impl ToolRef {
+    /// Parses `tool` or `tool.action`. A tool name is `[a-z][a-z0-9_]*`,
+    /// an action `[a-z][a-z0-9_-]*`, each at most 64 characters.
+    pub fn parse(text: &str) -> Option<ToolRef> {
+        let (tool, action) = match text.split_once('.') {
+            Some((tool, action)) => (tool, Some(action)),
+            None => (text, None),
+        };
+        if !crate::compile::is_name(tool, false)
+            || action.is_some_and(|a| !crate::compile::is_name(a, true))
+        {
+            return None;
+        }
+        Some(ToolRef {
+            tool: tool.to_owned(),
+            action: action.map(str::to_owned),
+        })
+    }
+
+    /// Whether this entry covers `action` of `tool` (`None`: every action).
+    pub fn covers(&self, tool: &str, action: Option<&str>) -> bool {
+        self.tool == tool
+            && match (&self.action, action) {
+                (None, _) => true,
+                (Some(mine), Some(asked)) => mine == asked,
+                (Some(_), None) => false,
+            }
+    }
+}
+
+/// What a role may do with one tool action, ordered from the most to the
+/// least permissive: when several rules match, the greatest one wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Run it.
+    Allow,
+    /// Run it once a human says yes; without one, deny.
+    Approve,
+    /// Do not run it.
+    Deny,
+}
+
+/// A decision and the rule that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDecision {
+    /// What to do.
+    pub verdict: Verdict,
+    /// The entry that matched (`[roles.ops].tools "file.read"`), or for a
+    /// denial the entry that would allow it (`add "file.write" to
+    /// [roles.ops].tools`).
+    pub rule: String,
+}
+
+impl Role {
+    /// Whether `action` of `tool` may run under this role. Pure: it looks
+    /// at the compiled lists only. An empty `action` asks about the tool as
+    /// a whole.
+    pub fn decide(&self, tool: &str, action: &str) -> ToolDecision {
+        let asked = (!action.is_empty()).then_some(action);
+        let allowed = self
+            .tools
+            .iter()
+            .filter(|r| r.covers(tool, asked))
+            .max_by_key(|r| r.action.is_some());
+        let Some(allowed) = allowed else {
+            let wanted = ToolRef {
+                tool: tool.to_owned(),
+                action: asked.map(str::to_owned),
+            };
+            return ToolDecision {
+                verdict: Verdict::Deny,
+                rule: format!("add \"{wanted}\" to [roles.{}].tools", self.name),
+            };
+        };
+        let candidates = std::iter::once((Verdict::Allow, "tools", allowed)).chain(
+            self.approve
+                .iter()
+                .filter(|r| r.covers(tool, asked))
+                .map(|r| (Verdict::Approve, "approve", r)),
+        );
+        // Strictest first; among equals, the first in the file.
+        let (verdict, key, entry) = candidates
+            .reduce(|best, next| if next.0 > best.0 { next } else { best })
+            .unwrap_or((Verdict::Allow, "tools", allowed));
+        ToolDecision {
+            verdict,
+            rule: format!("[roles.{}].{key} \"{entry}\"", self.name),
+        }
+    }
+
+    /// What the role may do, one line per grant, for `llmagent policy
+    /// check`: tools, approvals, limits, then each capability's summary.
+    pub fn summary(&self) -> Vec<String> {
+        let list = |refs: &[ToolRef]| {
+            if refs.is_empty() {
+                "(none)".to_owned()
+            } else {
+                refs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let l = &self.limits;
+        let mut lines = vec![
+            format!("tools: {}", list(&self.tools)),
+            format!("approve: {}", list(&self.approve)),
+            format!(
+                "limits: timeout {} ms, memory {} MiB, output {} bytes, {} steps",
+                l.timeout_ms, l.memory_mib, l.max_output_bytes, l.max_steps
+            ),
+        ];
+        lines.extend(
+            self.grants
+                .fs
+                .summary()
+                .into_iter()
+                .map(|s| format!("fs: {s}")),
+        );
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(list: &[&str]) -> Vec<ToolRef> {
+        list.iter().filter_map(|s| ToolRef::parse(s)).collect()
+    }
+
+    fn role(tools: &[&str], approve: &[&str]) -> Role {
+        Role {
+            name: "ops".into(),
+            prompt: None,
+            tools: refs(tools),
+            approve: refs(approve),
+            limits: Limits::default(),
+            grants: Arc::new(Grants {
+                role: "ops".into(),
+                fs: host_capabilities::fs::FsPolicy::deny_all("ops"),
+                max_output_bytes: Limits::default().max_output_bytes,
+            }),
+        }
+    }
+
+    fn decision(verdict: Verdict, rule: &str) -> ToolDecision {
+        ToolDecision {
+            verdict,
+            rule: rule.into(),
+        }
+    }
+
+    #[test]
+    fn whole_tool_grants_every_action() {
+        let r = role(&["crypto"], &[]);
+        assert_eq!(
+            r.decide("crypto", "hash"),
+            decision(Verdict::Allow, "[roles.ops].tools \"crypto\"")
+        );
+        assert_eq!(
+            r.decide("crypto", "uuid"),
+            decision(Verdict::Allow, "[roles.ops].tools \"crypto\"")
+        );
+    }
+
+    #[test]
+    fn action_grant_is_only_that_action() {
+        let r = role(&["file.read", "file.list"], &[]);
+        assert_eq!(
+            r.decide("file", "read"),
+            decision(Verdict::Allow, "[roles.ops].tools \"file.read\"")
+        );
+        assert_eq!(
+            r.decide("file", "list"),
+            decision(Verdict::Allow, "[roles.ops].tools \"file.list\"")
+        );
+        assert_eq!(
+            r.decide("file", "write"),
+            decision(Verdict::Deny, "add \"file.write\" to [roles.ops].tools")
+        );
+        assert_eq!(
+            r.decide("file", ""),
+            decision(Verdict::Deny, "add \"file\" to [roles.ops].tools")
+        );
+    }
+
+    #[test]
+    fn deny_names_the_entry_to_add() {
+        let r = role(&[], &[]);
+        assert_eq!(
+            r.decide("bash", "run"),
+            decision(Verdict::Deny, "add \"bash.run\" to [roles.ops].tools")
+        );
+    }
+
+    #[test]
+    fn the_most_specific_allow_is_reported() {
+        let r = role(&["file", "file.read"], &[]);
+        assert_eq!(
+            r.decide("file", "read"),
+            decision(Verdict::Allow, "[roles.ops].tools \"file.read\"")
+        );
+        assert_eq!(
+            r.decide("file", "stat"),
+            decision(Verdict::Allow, "[roles.ops].tools \"file\"")
+        );
+    }
+
+    #[test]
+    fn approve_is_stricter_than_allow() {
+        let r = role(&["file"], &["file.write"]);
+        assert_eq!(
+            r.decide("file", "write"),
+            decision(Verdict::Approve, "[roles.ops].approve \"file.write\"")
+        );
+        assert_eq!(
+            r.decide("file", "read"),
+            decision(Verdict::Allow, "[roles.ops].tools \"file\"")
+        );
+        let whole = role(&["file.write", "file.read"], &["file"]);
+        assert_eq!(
+            whole.decide("file", "read"),
+            decision(Verdict::Approve, "[roles.ops].approve \"file\"")
+        );
+    }
+
+    #[test]
+    fn strictest_wins() {
+        assert!(Verdict::Allow < Verdict::Approve && Verdict::Approve < Verdict::Deny);
+        assert_eq!(
+            [Verdict::Allow, Verdict::Deny, Verdict::Approve]
+                .into_iter()
+                .max(),
+            Some(Verdict::Deny)
+        );
+    }
+
+    #[test]
+    fn tool_refs_parse_and_display() {
+        let parsed: Vec<String> = refs(&["file", "file.read", "my_tool.do-it"])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(parsed, ["file", "file.read", "my_tool.do-it"]);
+        for bad in [
+            "",
+            "file..read",
+            "file.",
+            ".read",
+            "File",
+            "file.read.x",
+            "fi le",
+            "file.Read",
+            "1file",
+        ] {
+            assert_eq!(ToolRef::parse(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The sandbox's limits, shown with the test-only `testbed` component:
+//! a loop stops at the role's timeout, unbounded allocation at its memory
+//! cap, a panic becomes `tool_crashed` — and after each the next call works.
+
+use serde_json::json;
+
+use crate::harness::Env;
+
+const POLICY: &str = r#"
+version = 1
+[tools.testbed]
+path = "{testbed}"
+[roles.tight]
+tools = ["testbed"]
+timeout_ms = 200
+memory_mib = 16
+max_output_bytes = 4096
+"#;
+
+#[test]
+fn a_loop_is_stopped_at_the_timeout_and_the_next_call_works() {
+    let env = Env::new(POLICY);
+    let outcome = env.call("tight", "testbed", "spin", json!({}));
+    let failure = outcome.result.expect_err("spin cannot succeed");
+    assert_eq!(failure.reason, "timeout");
+    assert_eq!(
+        failure.message,
+        "the tool did not finish within 200 ms and was stopped"
+    );
+    assert!(
+        outcome.duration.as_millis() >= 200,
+        "stopped early: {:?}",
+        outcome.duration
+    );
+    assert_eq!(
+        env.ok("tight", "testbed", "noop", json!({})),
+        (json!(null), json!({}))
+    );
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit_and_the_next_call_works() {
+    let env = Env::new(POLICY);
+    let failure = env.err("tight", "testbed", "hog", json!({}));
+    assert_eq!(failure.reason, "memory_limit");
+    assert_eq!(
+        failure.message,
+        "the tool needed more than its 16 MiB of memory and was stopped"
+    );
+    assert_eq!(
+        env.ok("tight", "testbed", "echo", json!({"value": 7})),
+        (json!(7), json!({}))
+    );
+}
+
+#[test]
+fn a_panic_is_tool_crashed_with_the_panic_message_and_the_next_call_works() {
+    let env = Env::new(POLICY);
+    let failure = env.err("tight", "testbed", "panic", json!({}));
+    assert_eq!(failure.reason, "tool_crashed");
+    assert!(
+        failure.message.contains("testbed was asked to panic"),
+        "message should carry the panic text: {}",
+        failure.message
+    );
+    assert_eq!(
+        env.ok("tight", "testbed", "noop", json!({})),
+        (json!(null), json!({}))
+    );
+}
+
+#[test]
+fn output_over_the_role_cap_is_refused_with_the_limit_named() {
+    let env = Env::new(POLICY);
+    let failure = env.err(
+        "tight",
+        "testbed",
+        "echo",
+        json!({"value": "x".repeat(5000)}),
+    );
+    assert_eq!(failure.reason, "output_too_large");
+    assert_eq!(
+        failure.message,
+        "the tool answered 5004 bytes, more than the role's max_output_bytes of 4096"
+    );
+}
+
+#[test]
+fn guest_stdout_and_stderr_are_captured_and_capped_without_crashing_the_tool() {
+    let env = Env::new(POLICY);
+    let outcome = env.call("tight", "testbed", "print", json!({"bytes": 100}));
+    assert_eq!(outcome.result.expect("print succeeds").output, json!(100));
+    assert_eq!(outcome.stdout, "x".repeat(100));
+    assert_eq!(outcome.stderr, "x".repeat(100));
+    assert!(!outcome.stdio_truncated);
+
+    let big = llmagent_core::STDIO_CAP + 10;
+    let outcome = env.call("tight", "testbed", "print", json!({"bytes": big}));
+    assert_eq!(outcome.result.expect("print succeeds").output, json!(big));
+    assert_eq!(outcome.stdout.len(), llmagent_core::STDIO_CAP);
+    assert!(outcome.stdio_truncated);
+}
+
+#[test]
+fn outgoing_http_is_denied_before_any_connection() {
+    let env = Env::new(POLICY);
+    let failure = env.err(
+        "tight",
+        "testbed",
+        "http_get",
+        json!({"authority": "127.0.0.1:9"}),
+    );
+    assert_eq!(failure.reason, "http_error");
+    assert_eq!(failure.message, "ErrorCode::HttpRequestDenied");
+}
+
+#[test]
+fn policy_decides_before_the_tool_runs() {
+    let env = Env::new(
+        r#"
+version = 1
+[tools.testbed]
+path = "{testbed}"
+[roles.narrow]
+tools = ["testbed.noop", "testbed.echo"]
+approve = ["testbed.echo"]
+"#,
+    );
+    let denied = env.err("narrow", "testbed", "spin", json!({}));
+    assert_eq!(
+        (denied.reason.as_str(), denied.message.as_str()),
+        (
+            "tool_not_permitted",
+            "role `narrow` may not use `testbed.spin`"
+        )
+    );
+    let unapproved = env.err("narrow", "testbed", "echo", json!({"value": 1}));
+    assert_eq!(unapproved.reason, "approval_required");
+    let unknown = env.err("narrow", "testbed", "fly", json!({}));
+    assert_eq!(
+        (unknown.reason.as_str(), unknown.field.as_deref()),
+        ("unknown_command", Some("action"))
+    );
+    let no_tool = env.err("narrow", "weather", "get", json!({}));
+    assert_eq!(no_tool.reason, "invalid_tool");
+    assert_eq!(
+        env.ok("narrow", "testbed", "noop", json!({})),
+        (json!(null), json!({}))
+    );
+}
+
+#[test]
+fn malformed_arguments_are_invalid_args_naming_the_field() {
+    let env = Env::new(POLICY);
+    let failure = env.err("tight", "testbed", "print", json!({"bytes": "many"}));
+    assert_eq!(
+        (
+            failure.reason.as_str(),
+            failure.field.as_deref(),
+            failure.message.as_str()
+        ),
+        (
+            "invalid_args",
+            Some("bytes"),
+            "argument `bytes` must be a non-negative integer, got a string"
+        )
+    );
+    let failure = env.err("tight", "testbed", "noop", json!({"surprise": true}));
+    assert_eq!(
+        (failure.reason.as_str(), failure.field.as_deref()),
+        ("invalid_args", Some("surprise"))
+    );
+}

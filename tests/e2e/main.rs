@@ -1,0 +1,10 @@
+//! End-to-end tests: the real built-in and test-only components, through
+//! the real runtime (`llmagent_core::Runtime`), under real policies written
+//! to a temporary directory. One module per tool or capability.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod crypto;
+mod file;
+mod harness;
+mod limits;
