@@ -155,3 +155,117 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
         .open(&path)?;
     Ok((path, file))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::BUILTINS;
+
+    fn entry_paths(dir: &Path, bytes: &[u8]) -> (PathBuf, PathBuf) {
+        let key = ComponentCache::key(bytes);
+        (
+            dir.join(format!("{key}.cwasm")),
+            dir.join(format!("{key}.sha256")),
+        )
+    }
+
+    #[test]
+    fn compiles_once_then_hits() {
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().join("c")));
+        let bytes = BUILTINS[0].bytes;
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_recompiled_and_replaced_never_loaded() {
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
+        let bytes = BUILTINS[0].bytes;
+        cache.load(engine.engine(), "t", bytes).unwrap();
+        let (cwasm, _) = entry_paths(dir.path(), bytes);
+        let mut data = fs::read(&cwasm).unwrap();
+        let mid = data.len() / 2;
+        data[mid] ^= 0xff;
+        fs::write(&cwasm, &data).unwrap();
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
+    }
+
+    #[test]
+    fn a_missing_or_garbled_digest_means_recompile() {
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
+        let bytes = BUILTINS[0].bytes;
+        cache.load(engine.engine(), "t", bytes).unwrap();
+        let (_, digest) = entry_paths(dir.path(), bytes);
+        fs::write(&digest, "not a digest").unwrap();
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        fs::remove_file(&digest).unwrap();
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+    }
+
+    #[test]
+    fn a_valid_digest_over_foreign_bytes_is_rejected_by_wasmtime() {
+        // Someone writes garbage with a matching digest: wasmtime's own
+        // header check refuses it and the entry is recompiled.
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
+        let bytes = BUILTINS[0].bytes;
+        let (cwasm, digest) = entry_paths(dir.path(), bytes);
+        let garbage = b"\x7fELF definitely not a compiled component".to_vec();
+        fs::write(&cwasm, &garbage).unwrap();
+        fs::write(&digest, hex::encode(Sha256::digest(&garbage))).unwrap();
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
+    }
+
+    #[test]
+    fn an_unwritable_cache_still_compiles() {
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        fs::write(&file, "").unwrap();
+        let cache = ComponentCache::new(Some(file.join("sub")));
+        let bytes = BUILTINS[0].bytes;
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::CompiledUncached
+        );
+    }
+
+    #[test]
+    fn the_key_depends_on_the_component() {
+        assert_ne!(ComponentCache::key(b"a"), ComponentCache::key(b"b"));
+        assert_eq!(ComponentCache::key(b"a"), ComponentCache::key(b"a"));
+    }
+}

@@ -1,0 +1,320 @@
+//! The `llmagent` binary as a user runs it: exit codes, the JSON it prints,
+//! and golden human output.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn llmagent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmagent"))
+        .args(args)
+        .current_dir(root())
+        .env(
+            "XDG_CACHE_HOME",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("run llmagent")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Compares with `tests/golden/NAME`; `BLESS=1` rewrites it.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        actual, expected,
+        "golden {name} differs (BLESS=1 rewrites it)"
+    );
+}
+
+#[test]
+fn sha256_of_hello_under_the_example_policy() {
+    let out = llmagent(&[
+        "tools",
+        "call",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "crypto",
+        "sha256",
+        "--args",
+        r#"{"data":"hello"}"#,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_json(&out),
+        json!({
+            "status": "ok",
+            "output": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+            "metadata": {"algorithm": "sha256", "encoding": "base16", "binary": false},
+        })
+    );
+}
+
+#[test]
+fn reading_etc_shadow_is_denied_naming_the_key_and_exits_1() {
+    let out = llmagent(&[
+        "tools",
+        "call",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "file",
+        "read",
+        "--args",
+        r#"{"path":"/etc/shadow"}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&out),
+        json!({
+            "status": "error",
+            "error": {
+                "reason": "denied",
+                "message": "fs denied access to /etc/shadow",
+                "field": "path",
+                "suggestion": "add \"/etc/shadow\" (or a glob matching it) to [roles.default.fs].read",
+            },
+        })
+    );
+}
+
+#[test]
+fn a_looping_tool_answers_timeout_at_the_roles_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let testbed = root().join("tools-wasm/target/wasm32-wasip2/release/llmagent_testbed.wasm");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.t]\ntools = [\"testbed\"]\ntimeout_ms = 200\n",
+            testbed.display()
+        ),
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let out = llmagent(&[
+        "tools", "call", "--policy", &policy, "--role", "t", "testbed", "spin", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v["error"]["reason"], json!("timeout"));
+    assert_eq!(
+        v["error"]["message"],
+        json!("the tool did not finish within 200 ms and was stopped")
+    );
+    assert_eq!(v["decision"]["verdict"], json!("allow"));
+    let out = llmagent(&[
+        "tools", "call", "--policy", &policy, "--role", "t", "testbed", "noop",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn policy_check_prints_each_roles_grants() {
+    let out = llmagent(&["policy", "check", "examples/policy.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    golden(
+        "policy_check_example.txt",
+        &String::from_utf8_lossy(&out.stdout),
+    );
+}
+
+#[test]
+fn an_invalid_policy_exits_3_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("bad.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[roles.ops]\ntools = [\"crypto\"]\nprompts = \"x\"\n",
+    )
+    .unwrap();
+    let out = llmagent(&["policy", "check", &policy.display().to_string()]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:4:1: [roles.ops] prompts: unknown field `prompts`",
+            policy.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_role_exits_3_and_lists_the_roles() {
+    let out = llmagent(&[
+        "tools",
+        "call",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "admin",
+        "crypto",
+        "sha256",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("default") && stderr.contains("scribe"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn arguments_that_are_not_a_json_object_exit_2() {
+    for args in ["{not json", "[1,2]"] {
+        let out = llmagent(&[
+            "tools",
+            "call",
+            "--policy",
+            "examples/policy.toml",
+            "--role",
+            "default",
+            "crypto",
+            "sha256",
+            "--args",
+            args,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{args}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_approval_is_refused_without_a_terminal_and_given_with_approve() {
+    let dir = tempfile::tempdir().unwrap();
+    let root_dir = dir.path().canonicalize().unwrap();
+    let policy = root_dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[roles.s]\ntools = [\"file\"]\napprove = [\"file.delete\"]\n[roles.s.fs]\nread = [\"{0}/**\"]\nwrite = [\"{0}/**\"]\n",
+            root_dir.display()
+        ),
+    )
+    .unwrap();
+    let victim = root_dir.join("victim.txt");
+    std::fs::write(&victim, "x").unwrap();
+    let policy = policy.display().to_string();
+    let args = json!({"path": victim.display().to_string()}).to_string();
+    let base = [
+        "tools", "call", "--policy", &policy, "--role", "s", "file", "delete", "--args", &args,
+    ];
+    let out = llmagent(&base);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&out)["error"]["reason"],
+        json!("approval_required")
+    );
+    assert!(victim.exists());
+    let mut approved = base.to_vec();
+    approved.push("--approve");
+    let out = llmagent(&approved);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!victim.exists());
+}
+
+#[test]
+fn tools_list_for_a_role_shows_only_what_it_may_call() {
+    let out = llmagent(&[
+        "tools",
+        "list",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = stdout_json(&out);
+    let summary: Vec<(String, Vec<String>)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let actions = t["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+                .collect();
+            (t["name"].as_str().unwrap().to_owned(), actions)
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "crypto".to_owned(),
+                [
+                    "sha256",
+                    "hmac",
+                    "generate_key",
+                    "generate_keypair",
+                    "sign",
+                    "verify",
+                    "encode",
+                    "decode"
+                ]
+                .map(String::from)
+                .to_vec()
+            ),
+            (
+                "file".to_owned(),
+                ["read", "list", "stat"].map(String::from).to_vec()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn tools_describe_shows_the_schemas() {
+    let out = llmagent(&["tools", "describe", "file", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = stdout_json(&out);
+    assert_eq!(v["name"], json!("file"));
+    assert_eq!(v["actions"][0]["name"], json!("read"));
+    assert_eq!(v["actions"][0]["schema"]["required"], json!(["path"]));
+}
