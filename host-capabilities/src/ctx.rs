@@ -5,6 +5,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings;
+use crate::exec::ExecPolicy;
 use crate::fs::FsPolicy;
 use crate::sink::Sink;
 
@@ -20,6 +21,8 @@ pub struct Grants {
     pub role: String,
     /// `[roles.<role>.fs]`.
     pub fs: FsPolicy,
+    /// `[roles.<role>.exec]`.
+    pub exec: ExecPolicy,
     /// The role's `max_output_bytes`: no capability hands a tool more than
     /// this in one answer (a file read, an exec stream).
     pub max_output_bytes: u64,
@@ -31,6 +34,7 @@ impl Grants {
         Self {
             role: role.to_owned(),
             fs: FsPolicy::deny_all(role),
+            exec: ExecPolicy::deny_all(role),
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
     }

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Components embedded in the binary, by crate and by the name they get.
-const EMBEDDED: &[(&str, &str)] = &[("llmagent_crypto", "crypto"), ("llmagent_file", "file")];
+const EMBEDDED: &[(&str, &str)] = &[
+    ("llmagent_bash", "bash"),
+    ("llmagent_crypto", "crypto"),
+    ("llmagent_file", "file"),
+];
 
 /// Test-only components built alongside (never embedded).
 const TEST_ONLY: &[&str] = &["llmagent-testbed"];
@@ -17,7 +21,7 @@ fn main() {
     let tools = root.join("tools-wasm");
     let out = PathBuf::from(env("OUT_DIR"));
 
-    for dir in ["guest", "crypto", "file", "testbed"] {
+    for dir in ["guest", "bash", "crypto", "file", "testbed"] {
         println!(
             "cargo:rerun-if-changed={}",
             tools.join(dir).join("src").display()

@@ -112,6 +112,9 @@ pub(crate) enum PolicyCommand {
         tool: String,
         /// The action.
         action: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
     },
 }
 

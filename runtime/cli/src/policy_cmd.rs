@@ -41,6 +41,7 @@ pub(crate) fn run(cmd: PolicyCommand) -> u8 {
             role,
             tool,
             action,
+            json,
         } => {
             let loaded = match load::policy(Some(&policy)) {
                 Ok(p) => p,
@@ -49,7 +50,11 @@ pub(crate) fn run(cmd: PolicyCommand) -> u8 {
             match loaded.role(&role) {
                 Ok(r) => {
                     let d = r.decide(&tool, &action);
-                    println!("{}: {}", verdict_word(d.verdict), d.rule);
+                    if json {
+                        print_json(&json!({"verdict": verdict_word(d.verdict), "rule": d.rule}));
+                    } else {
+                        println!("{}: {}", verdict_word(d.verdict), d.rule);
+                    }
                     0
                 }
                 Err(e) => {
@@ -82,6 +87,7 @@ fn role_json(role: &Role) -> Value {
             "max_steps": role.limits.max_steps,
         },
         "fs": role.grants.fs.summary(),
+        "exec": role.grants.exec.summary(),
     })
 }
 
@@ -105,15 +111,18 @@ fn print_role(role: &Role) {
         "  limits:  timeout {} ms, memory {} MiB, output {} bytes, {} steps",
         l.timeout_ms, l.memory_mib, l.max_output_bytes, l.max_steps
     );
-    let fs = role.grants.fs.summary();
-    if fs.is_empty() {
-        println!("  fs:      (nothing)");
-    } else {
-        for (i, line) in fs.iter().enumerate() {
-            println!("  {:<8} {line}", if i == 0 { "fs:" } else { "" });
-        }
-    }
+    print_capability("fs:", &role.grants.fs.summary());
+    print_capability("exec:", &role.grants.exec.summary());
     println!(
-        "  other capabilities: none (exec, proc, net, systemd, dbus, udev, inotify, http are denied)"
+        "  other capabilities: none (proc, net, systemd, dbus, udev, inotify, http are denied)"
     );
+}
+
+fn print_capability(label: &str, lines: &[String]) {
+    if lines.is_empty() {
+        println!("  {label:<8} (nothing)");
+    }
+    for (i, line) in lines.iter().enumerate() {
+        println!("  {:<8} {line}", if i == 0 { label } else { "" });
+    }
 }

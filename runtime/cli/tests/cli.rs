@@ -318,3 +318,36 @@ fn tools_describe_shows_the_schemas() {
     assert_eq!(v["actions"][0]["name"], json!("read"));
     assert_eq!(v["actions"][0]["schema"]["required"], json!(["path"]));
 }
+
+#[test]
+fn policy_explain_names_the_deciding_rule() {
+    let run = |action: &str| {
+        let out = llmagent(&[
+            "policy",
+            "explain",
+            "examples/policy.toml",
+            "--role",
+            "scribe",
+            "file",
+            action,
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        stdout_json(&out)
+    };
+    assert_eq!(run("delete")["verdict"], json!("approve"));
+    assert_eq!(run("read")["verdict"], json!("allow"));
+    let out = llmagent(&[
+        "policy",
+        "explain",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "file",
+        "write",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "deny: add \"file.write\" to [roles.default].tools\n"
+    );
+}

@@ -6,6 +6,7 @@
 //! - `runtime_call_async`: the same through the async API (tokio blocking pool).
 //! - `floor`: bare wasmtime on the same component and engine settings —
 //!   `Store` + instantiate from an `InstancePre` + call, nothing else.
+//! - `floor_pooling`: the floor with the pooling allocator (does it help?).
 //! - `native`: the same work (parse arguments, answer) as a native function.
 //! - `spawn_true`: spawning `/bin/true` and waiting for it.
 //! - `crypto_sha256`: a real built-in action through the public API.
@@ -80,9 +81,14 @@ impl WasiHttpView for Floor {
     }
 }
 
-fn floor_setup() -> (Engine, ToolWorldPre<Floor>) {
+fn floor_setup(pooling: bool) -> (Engine, ToolWorldPre<Floor>) {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if pooling {
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(
+            wasmtime::PoolingAllocationConfig::default(),
+        ));
+    }
     let engine = Engine::new(&config).expect("engine");
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
@@ -158,9 +164,13 @@ fn main() {
                 .expect("ok")
         })
     });
-    let (engine, pre) = floor_setup();
+    let (engine, pre) = floor_setup(false);
     let grants = Arc::new(Grants::none("bench"));
     c.bench_function("floor", |b| b.iter(|| floor_call(&engine, &pre, &grants)));
+    let (engine, pre) = floor_setup(true);
+    c.bench_function("floor_pooling", |b| {
+        b.iter(|| floor_call(&engine, &pre, &grants))
+    });
     c.bench_function("native", |b| {
         b.iter(|| native_noop(std::hint::black_box("{}")))
     });
@@ -241,7 +251,7 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
             None => format!("| {name} | {what} | not measured | |\n"),
         }
     };
-    let mut out = String::from("# Benchmark results\n\n");
+    let mut out = String::from("## Sandbox\n\n");
     out.push_str(&format!(
         "Measured by `cargo bench -p llmagent-core` (criterion, median of each), all in one run.\n\nMachine: {}.\n\n",
         machine()
@@ -256,6 +266,10 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
         "floor",
         "bare wasmtime: Store + instantiate from InstancePre + call, same component",
     ));
+    out.push_str(&row(
+        "floor_pooling",
+        "the floor with wasmtime's pooling instance allocator",
+    ));
     out.push_str(&row("native", "the same work as a native function"));
     out.push_str(&row("spawn_true", "spawn `/bin/true` and wait"));
     out.push_str(&row(
@@ -268,9 +282,23 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
         fmt_ns(cold_load.as_nanos() as f64)
     ));
     let path = root().join("bench/RESULTS.md");
-    if let Err(e) = std::fs::write(&path, out) {
+    if let Err(e) = write_section(&path, "sandbox", &out) {
         eprintln!("cannot write {}: {e}", path.display());
     } else {
         println!("wrote {}", path.display());
     }
+}
+
+/// Replaces this benchmark's section of the shared results file (between
+/// `<!-- NAME:start -->` and `<!-- NAME:end -->`), leaving other sections.
+fn write_section(path: &Path, name: &str, body: &str) -> std::io::Result<()> {
+    let start = format!("<!-- {name}:start -->");
+    let end = format!("<!-- {name}:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmark results\n\n".into());
+    let block = format!("{start}\n{body}{end}");
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + end.len()..]),
+        _ => format!("{}\n{block}\n", old.trim_end()),
+    };
+    std::fs::write(path, new)
 }

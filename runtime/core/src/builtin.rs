@@ -13,6 +13,10 @@ pub struct Builtin {
 /// Every built-in tool.
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
+        name: "bash",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/bash.wasm")),
+    },
+    Builtin {
         name: "crypto",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/crypto.wasm")),
     },

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use host_capabilities::Grants;
+use host_capabilities::exec::ExecPolicy;
 use host_capabilities::fs::FsPolicy;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -244,9 +245,27 @@ fn compile_role(
             )
         })?,
     };
+    let exec = match &raw.exec {
+        None => ExecPolicy::deny_all(role),
+        Some(exec) => {
+            ExecPolicy::compile(role, exec.get_ref(), limits.timeout_ms).map_err(|e| {
+                let mut path = vec!["roles", role, "exec"];
+                let steps = key_path(&e.key);
+                path.extend(steps.iter().map(String::as_str));
+                let span = span::find(&cx.root, &path).unwrap_or_else(|| exec.span());
+                cx.invalid(
+                    span,
+                    Some(&format!("{section}.exec")),
+                    Some(&e.key),
+                    e.message,
+                )
+            })?
+        }
+    };
     let grants = Grants {
         role: role.to_owned(),
         fs,
+        exec,
         max_output_bytes: limits.max_output_bytes,
     };
     Ok(Role {
@@ -257,6 +276,29 @@ fn compile_role(
         limits,
         grants: Arc::new(grants),
     })
+}
+
+/// The steps of a capability's error key (`args."/usr/bin/x".deny[1]` →
+/// `args`, `/usr/bin/x`, `deny`, `1`) for [`span::find`].
+fn key_path(key: &str) -> Vec<String> {
+    let mut steps = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' | '[' | ']' if !quoted => {
+                if !cur.is_empty() {
+                    steps.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        steps.push(cur);
+    }
+    steps
 }
 
 /// A `tools` or `approve` list, each entry parsed and checked against the

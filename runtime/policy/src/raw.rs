@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use host_capabilities::exec::ExecToml;
 use host_capabilities::fs::FsToml;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -66,10 +67,10 @@ pub(crate) struct RoleToml {
     pub max_steps: Option<Spanned<i64>>,
 
     pub fs: Option<Spanned<FsToml>>,
+    pub exec: Option<Spanned<ExecToml>>,
 
     /// Known to the design, not implemented in this version: present only
     /// so the compile step can refuse them by name.
-    pub exec: Option<Spanned<IgnoredAny>>,
     pub proc: Option<Spanned<IgnoredAny>>,
     pub net: Option<Spanned<IgnoredAny>>,
     pub systemd: Option<Spanned<IgnoredAny>>,
@@ -93,7 +94,6 @@ impl RoleToml {
     /// The sections this version refuses, with their spans, in file order.
     pub fn unavailable(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         let all = [
-            ("exec", &self.exec),
             ("proc", &self.proc),
             ("net", &self.net),
             ("systemd", &self.systemd),

@@ -191,6 +191,7 @@ mod tests {
             grants: Arc::new(Grants {
                 role: "ops".into(),
                 fs: host_capabilities::fs::FsPolicy::deny_all("ops"),
+                exec: host_capabilities::exec::ExecPolicy::deny_all("ops"),
                 max_output_bytes: Limits::default().max_output_bytes,
             }),
         }

@@ -33,6 +33,7 @@
 
 pub mod args;
 pub mod error;
+pub mod exec;
 pub mod fs;
 pub mod output;
 pub mod spec;

@@ -71,6 +71,7 @@ impl Fx {
         let grants = Grants {
             role: "default".into(),
             fs: FsPolicy::compile("default", &raw).unwrap(),
+            exec: crate::exec::ExecPolicy::deny_all("default"),
             max_output_bytes,
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())

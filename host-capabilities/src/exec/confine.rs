@@ -1,0 +1,160 @@
+//! The Landlock confinement of a child: which ABI the kernel offers, and
+//! the ruleset derived from the role's `fs` grants plus the minimum a
+//! program needs to start. The ruleset is built in the parent, before
+//! `fork`, so the child only calls `restrict_self` (two syscalls).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
+};
+
+use crate::fs::{Access as FsAccess, FsPolicy};
+
+/// The newest ABI this code asks for. ABI 7 (Linux 6.15) adds only audit
+/// flags to ABI 6; newer ABIs would add rights (UDP in ABI 10) that have
+/// not been tested here, so they are not requested until they are.
+const NEWEST: ABI = ABI::V7;
+
+/// Trees every child may read and execute: programs, shared libraries and
+/// their data (locale, terminfo, zoneinfo). On merged-/usr systems the
+/// top-level names are symlinks into `/usr` and resolve to the same rule;
+/// missing ones are skipped.
+const SYSTEM_TREES: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
+
+/// Files every child may read: the dynamic loader's cache of library paths
+/// and its preload list (read by `ld.so` at every start when present).
+/// `/etc/ld.so.conf*` is only read by `ldconfig`, so it is not granted.
+const LOADER_FILES: &[&str] = &["/etc/ld.so.cache", "/etc/ld.so.preload"];
+
+/// Read and write (with truncation, as `> /dev/null` opens it) but no
+/// ioctl: the usual sink for unwanted output.
+const DEV_NULL: &str = "/dev/null";
+
+/// What protected a run, for the decision sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// Landlock at this ABI: files always, TCP from ABI 4, signal and
+    /// abstract-socket scoping from ABI 6.
+    Landlock(ABI),
+    /// The kernel has no Landlock and the policy allowed running without.
+    None,
+}
+
+impl Protection {
+    /// `landlock ABI 7: fs, tcp, scope`.
+    pub fn describe(self) -> String {
+        match self {
+            Protection::Landlock(abi) => {
+                let n = abi as i32;
+                let mut parts = vec!["fs"];
+                if n >= 4 {
+                    parts.push("tcp");
+                }
+                if n >= 6 {
+                    parts.push("scope");
+                }
+                format!("landlock ABI {n}: {}", parts.join(", "))
+            }
+            Protection::None => "no landlock on this kernel (require_landlock = false)".into(),
+        }
+    }
+}
+
+/// The newest ABI the kernel enforces fully, probed once: a ruleset with
+/// every right of an ABI is created as a hard requirement, newest first.
+pub fn kernel_abi() -> Option<ABI> {
+    static ABI_FOUND: OnceLock<Option<ABI>> = OnceLock::new();
+    *ABI_FOUND.get_or_init(|| {
+        [
+            ABI::V7,
+            ABI::V6,
+            ABI::V5,
+            ABI::V4,
+            ABI::V3,
+            ABI::V2,
+            ABI::V1,
+        ]
+        .into_iter()
+        .filter(|abi| *abi <= NEWEST)
+        .find(|abi| base(*abi).and_then(Ruleset::create).is_ok())
+    })
+}
+
+/// A ruleset handling every right of `abi` (so all are denied unless a
+/// rule grants them), as a hard requirement.
+fn base(abi: ABI) -> Result<Ruleset, landlock::RulesetError> {
+    let mut r = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(abi))?;
+    if !AccessNet::from_all(abi).is_empty() {
+        r = r.handle_access(AccessNet::from_all(abi))?;
+    }
+    if !Scope::from_all(abi).is_empty() {
+        r = r.scope(Scope::from_all(abi))?;
+    }
+    Ok(r)
+}
+
+/// The ruleset for one child running `program` under `fs`. No network
+/// rule is added: TCP bind and connect are denied (no role grants network
+/// to programs yet).
+pub fn ruleset(abi: ABI, fs: &FsPolicy, program: &Path) -> Result<RulesetCreated, String> {
+    let read = AccessFs::ReadFile | AccessFs::ReadDir;
+    // Everything that writes, except creating device nodes (root could
+    // mknod a disk and read it raw) and device ioctls.
+    let write = AccessFs::from_write(abi)
+        & !(AccessFs::MakeChar | AccessFs::MakeBlock | AccessFs::IoctlDev);
+    let mut rules: Vec<(&Path, BitFlags<AccessFs>)> = Vec::new();
+    for tree in SYSTEM_TREES {
+        rules.push((Path::new(tree), read | AccessFs::Execute));
+    }
+    for file in LOADER_FILES {
+        rules.push((Path::new(file), AccessFs::ReadFile.into()));
+    }
+    rules.push((
+        Path::new(DEV_NULL),
+        AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate,
+    ));
+    rules.push((program, AccessFs::ReadFile | AccessFs::Execute));
+    for (access, rights) in [(FsAccess::Read, read), (FsAccess::Write, write)] {
+        for grant in fs.grants(access) {
+            rules.push((grant_root(grant), rights));
+        }
+    }
+    let fail = |e: landlock::RulesetError| format!("cannot build the Landlock ruleset: {e}");
+    let mut created = base(abi).and_then(Ruleset::create).map_err(fail)?;
+    for (path, rights) in rules {
+        // A path that does not exist (now) grants nothing.
+        let Ok(fd) = PathFd::new(path) else { continue };
+        let is_file = std::fs::metadata(path).is_ok_and(|m| !m.is_dir());
+        let rights = if is_file {
+            rights & AccessFs::from_file(abi)
+        } else {
+            rights
+        };
+        let rights = rights & AccessFs::from_all(abi);
+        if rights.is_empty() {
+            continue;
+        }
+        created = created
+            .add_rule(PathBeneath::new(fd, rights))
+            .map_err(fail)?;
+    }
+    Ok(created)
+}
+
+/// Where a grant's Landlock rule goes: a glob without metacharacters names
+/// exactly one file or tree; any other glob is approximated by its base
+/// directory (canonical when it existed at compile time), so
+/// `/etc/*.conf` opens all of `/etc` to the child (the `fs` capability
+/// itself still matches the glob exactly).
+fn grant_root(grant: &crate::fs::Grant) -> &Path {
+    let pattern = grant.pattern();
+    if !pattern.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+        return Path::new(pattern);
+    }
+    grant.canonical_base().unwrap_or(grant.base())
+}

@@ -1,0 +1,82 @@
+//! The `exec` capability (`wit/exec.wit`) and its policy section
+//! `[roles.R.exec]`.
+//!
+//! ```toml
+//! [roles.ops.exec]
+//! allow = ["bash", "/usr/bin/systemctl"]  # bare names: looked up on SAFE_PATH at load
+//! env = ["LANG", "TZ"]                    # variables a tool may set; nothing is inherited
+//! cwd = ["/srv/**"]                       # where a tool may start a program (default "/")
+//! timeout_ms = 5000                       # default and ceiling: the role's timeout_ms
+//! cpu_seconds = 60                        # RLIMIT_CPU
+//! memory_mib = 1024                       # RLIMIT_AS
+//! file_size_mib = 64                      # RLIMIT_FSIZE
+//! processes = 256                         # RLIMIT_NPROC (per user; root is exempt)
+//! require_landlock = true                 # refuse to run where the kernel lacks Landlock
+//!
+//! [roles.ops.exec.args."/usr/bin/systemctl"]
+//! allow_prefix = [["status"], ["show", "--property=ActiveState"]]
+//! deny = ["--force", "-H*", "--host*"]
+//! ```
+//!
+//! **Programs.** Each `allow` entry is resolved when the policy is compiled:
+//! a bare name on the fixed [`SAFE_PATH`], an absolute path canonicalised;
+//! it must be an executable regular file, else the policy does not load. A
+//! request is resolved the same way (the host's and the tool's `PATH` never
+//! matter), canonicalised, and must name an allowed path whose device and
+//! inode are still those seen at load; a symlink named like an allowed
+//! program resolves to whatever it points at. The program is executed by
+//! its canonical path with `argv[0]` set to that path.
+//!
+//! **Arguments.** `[roles.R.exec.args."<program>"]` (the key is resolved
+//! like an `allow` entry and must be one): `deny` globs are matched against
+//! each argument (any match refuses; `*` crosses `/`), then, when
+//! `allow_prefix` is not empty, the arguments must start with one of its
+//! vectors. Deny wins.
+//!
+//! **Environment.** The child's environment is exactly the variables the
+//! tool passes, each of which must be named in `env`, plus
+//! `PATH=`[`SAFE_PATH`] unless the tool set `PATH`. Nothing is inherited.
+//!
+//! **Working directory.** `/` unless the tool asks for one; a requested
+//! directory is canonicalised and must match a `cwd` glob (`"/srv/**"` also
+//! grants `/srv`).
+//!
+//! **Process.** A new session (no controlling terminal; its own process
+//! group); `setrlimit` as above plus no core dumps; stdin is `/dev/null`
+//! unless the tool gives bytes; stdout and stderr are each cut at half the
+//! role's `max_output_bytes` (so both fit one answer) with a flag. At the
+//! deadline the whole group gets SIGKILL; when the program exits, whatever
+//! it left in the background gets SIGKILL too (after 50 ms to flush), so a
+//! call never leaves a process behind — except one that made itself a new
+//! session (`setsid`), which the group kill cannot reach.
+//!
+//! **Landlock** (see `confine.rs`): before `exec` the child is confined to
+//! the role's `fs` grants (`read` → read files and list directories;
+//! `write` → create, write, truncate, rename, remove, but not device nodes)
+//! plus read and execute on `/usr`, `/bin`, `/sbin`, `/lib`, `/lib64`,
+//! `/lib32`, read on `/etc/ld.so.cache` and `/etc/ld.so.preload`, read and
+//! write on `/dev/null`, and read and execute on the program itself. A glob
+//! narrower than a directory is approximated by its base directory
+//! (`/etc/*.conf` → all of `/etc`); a glob without metacharacters names
+//! exactly its file or tree. TCP bind and connect are denied (ABI ≥ 4), and
+//! from ABI 6 signals and abstract UNIX sockets cannot reach outside the
+//! child's domain. `/proc` is not granted (`ps` needs `/proc/**` in
+//! `fs.read`). Not covered by Landlock ABI 7: UDP, and connecting to
+//! pathname UNIX sockets. Where the kernel lacks Landlock a call answers
+//! `unsupported` unless `require_landlock = false`. The protection in force
+//! is part of the allow decision's rule.
+//!
+//! Every decision, allow or deny, goes to the [`Sink`](crate::Sink) as
+//! capability `exec`, operation `run`.
+
+mod confine;
+mod host;
+mod limits;
+mod policy;
+mod run;
+#[cfg(test)]
+mod tests;
+
+pub use confine::{Protection, kernel_abi};
+pub use limits::ExecLimits;
+pub use policy::{Allowed, ArgsToml, ExecPolicy, ExecToml, Program, Refusal, SAFE_PATH};

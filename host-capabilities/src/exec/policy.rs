@@ -1,0 +1,387 @@
+//! `[roles.R.exec]`: the raw TOML shape, its compiled form and the pure
+//! decisions (program, arguments, environment, working directory).
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use super::limits::ExecLimits;
+use crate::error::CompileError;
+
+/// Where bare program names are looked up, at compile time and at call
+/// time alike. Fixed, so neither the host's nor a tool's `PATH` matters.
+pub const SAFE_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+
+/// The raw `[roles.R.exec]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecToml {
+    /// Programs the role may run: bare names (looked up on [`SAFE_PATH`])
+    /// or absolute paths.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Per-program argument rules, keyed by a program of `allow`.
+    #[serde(default)]
+    pub args: BTreeMap<String, ArgsToml>,
+    /// Names of the environment variables a tool may set.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Globs of absolute directories a tool may start a program in.
+    #[serde(default)]
+    pub cwd: Vec<String>,
+    /// Refuse to run anything where the kernel lacks Landlock (default true).
+    pub require_landlock: Option<bool>,
+    /// Wall-clock cap of one run in milliseconds (default and ceiling:
+    /// the role's `timeout_ms`).
+    pub timeout_ms: Option<u64>,
+    /// `RLIMIT_CPU` of the child, in seconds.
+    pub cpu_seconds: Option<u64>,
+    /// `RLIMIT_AS` (address space) of the child, in MiB.
+    pub memory_mib: Option<u64>,
+    /// `RLIMIT_FSIZE` (largest file it may write), in MiB.
+    pub file_size_mib: Option<u64>,
+    /// `RLIMIT_NPROC` (processes of the user, not only the child's).
+    pub processes: Option<u64>,
+}
+
+/// `[roles.R.exec.args."<program>"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgsToml {
+    /// When not empty, the arguments must start with one of these vectors.
+    #[serde(default)]
+    pub allow_prefix: Vec<Vec<String>>,
+    /// Globs over single arguments; any argument matching one is refused.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// One allowed program, resolved.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// As written in `allow`.
+    pub written: String,
+    /// Canonical absolute path.
+    pub path: PathBuf,
+    dev: u64,
+    ino: u64,
+    args: Option<ArgRules>,
+}
+
+#[derive(Debug, Clone)]
+struct ArgRules {
+    key: String,
+    allow_prefix: Vec<Vec<String>>,
+    deny: Vec<String>,
+    deny_set: GlobSet,
+}
+
+/// The compiled `[roles.R.exec]` section of one role.
+#[derive(Debug, Clone)]
+pub struct ExecPolicy {
+    role: String,
+    programs: Vec<Program>,
+    env: Vec<String>,
+    cwd: Vec<String>,
+    cwd_set: GlobSet,
+    /// Whether a kernel without Landlock refuses every call.
+    pub require_landlock: bool,
+    /// Timeout cap and resource limits.
+    pub limits: ExecLimits,
+}
+
+/// A program request that passed [`ExecPolicy::decide`].
+#[derive(Debug, Clone)]
+pub struct Allowed<'a> {
+    /// The allowed program it resolved to.
+    pub program: &'a Program,
+    /// The rule reported to the sink.
+    pub rule: String,
+}
+
+/// Why a request was refused: what was asked for and the key to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The target as the host saw it.
+    pub target: String,
+    /// The policy key that would allow it.
+    pub hint: String,
+}
+
+impl ExecPolicy {
+    /// A policy allowing no program.
+    pub fn deny_all(role: &str) -> Self {
+        Self {
+            role: role.to_owned(),
+            programs: Vec::new(),
+            env: Vec::new(),
+            cwd: Vec::new(),
+            cwd_set: GlobSet::empty(),
+            require_landlock: true,
+            limits: ExecLimits::defaults(10_000),
+        }
+    }
+
+    /// Compiles the section of `role`; `role_timeout_ms` is the role's call
+    /// timeout, the default (and the ceiling) of `timeout_ms`.
+    pub fn compile(role: &str, raw: &ExecToml, role_timeout_ms: u64) -> Result<Self, CompileError> {
+        let mut programs = Vec::with_capacity(raw.allow.len());
+        for (i, written) in raw.allow.iter().enumerate() {
+            let path = resolve(written).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
+            let (dev, ino) =
+                identity(&path).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
+            programs.push(Program {
+                written: written.clone(),
+                path,
+                dev,
+                ino,
+                args: None,
+            });
+        }
+        for (name, rules) in &raw.args {
+            let key = format!("args.\"{name}\"");
+            let path = resolve(name).map_err(|m| CompileError::new(&key, m))?;
+            let Some(p) = programs.iter_mut().find(|p| p.path == path) else {
+                return Err(CompileError::new(
+                    &key,
+                    format!(
+                        "\"{name}\" ({}) is not in allow; add it to allow or remove these rules",
+                        path.display()
+                    ),
+                ));
+            };
+            let mut set = GlobSetBuilder::new();
+            for (j, d) in rules.deny.iter().enumerate() {
+                let g = GlobBuilder::new(d).build().map_err(|e| {
+                    CompileError::new(
+                        format!("{key}.deny[{j}]"),
+                        format!("\"{d}\" is not a valid glob: {}", e.kind()),
+                    )
+                })?;
+                set.add(g);
+            }
+            let deny_set = set
+                .build()
+                .map_err(|e| CompileError::new(format!("{key}.deny"), e.to_string()))?;
+            p.args = Some(ArgRules {
+                key: format!("[roles.{role}.exec.args.\"{name}\"]"),
+                allow_prefix: rules.allow_prefix.clone(),
+                deny: rules.deny.clone(),
+                deny_set,
+            });
+        }
+        for (i, name) in raw.env.iter().enumerate() {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(CompileError::new(
+                    format!("env[{i}]"),
+                    format!(
+                        "\"{name}\" is not a variable name; use letters, digits and \"_\", not starting with a digit"
+                    ),
+                ));
+            }
+        }
+        let mut cwd_set = GlobSetBuilder::new();
+        for (i, c) in raw.cwd.iter().enumerate() {
+            let key = format!("cwd[{i}]");
+            if !c.starts_with('/') || c.split('/').any(|s| s == "..") {
+                return Err(CompileError::new(
+                    key,
+                    format!("\"{c}\" is not an absolute path without \"..\""),
+                ));
+            }
+            let glob = |p: &str| GlobBuilder::new(p).literal_separator(true).build();
+            let g = glob(c).map_err(|e| {
+                CompileError::new(&key, format!("\"{c}\" is not a valid glob: {}", e.kind()))
+            })?;
+            cwd_set.add(g);
+            // `/srv/**` also grants `/srv` itself, as fs `read` globs do.
+            if let Some(Ok(g)) = c.strip_suffix("/**").filter(|d| !d.is_empty()).map(glob) {
+                cwd_set.add(g);
+            }
+        }
+        let cwd_set = cwd_set
+            .build()
+            .map_err(|e| CompileError::new("cwd", e.to_string()))?;
+        Ok(Self {
+            role: role.to_owned(),
+            programs,
+            env: raw.env.clone(),
+            cwd: raw.cwd.clone(),
+            cwd_set,
+            require_landlock: raw.require_landlock.unwrap_or(true),
+            limits: ExecLimits::compile(raw, role_timeout_ms)?,
+        })
+    }
+
+    /// The role this section belongs to.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The allowed programs, in policy order.
+    pub fn programs(&self) -> &[Program] {
+        &self.programs
+    }
+
+    /// One line per grant, for `policy check`.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .programs
+            .iter()
+            .map(|p| {
+                let mut line = format!("run {} ({})", p.written, p.path.display());
+                if let Some(a) = &p.args {
+                    line.push_str(&format!(
+                        " args: allow_prefix {:?}, deny {:?}",
+                        a.allow_prefix, a.deny
+                    ));
+                }
+                line
+            })
+            .collect();
+        if !self.programs.is_empty() {
+            lines.push(format!(
+                "env {:?}, cwd {:?}, {}",
+                self.env,
+                self.cwd,
+                self.limits.summary()
+            ));
+            if !self.require_landlock {
+                lines.push("runs programs without Landlock where the kernel lacks it".into());
+            }
+        }
+        lines
+    }
+
+    /// `[roles.R.exec].<key>`.
+    pub fn key(&self, key: &str) -> String {
+        format!("[roles.{}.exec].{key}", self.role)
+    }
+
+    /// Decides whether `program` (as a tool wrote it) may run with `args`.
+    pub fn decide(&self, program: &str, args: &[String]) -> Result<Allowed<'_>, Refusal> {
+        let path = resolve(program).map_err(|m| Refusal {
+            target: program.to_owned(),
+            hint: format!(
+                "{m}; to allow a program, add its absolute path to {}",
+                self.key("allow")
+            ),
+        })?;
+        let target = path.display().to_string();
+        let Some(p) = self.programs.iter().find(|p| p.path == path) else {
+            return Err(Refusal {
+                target: target.clone(),
+                hint: format!("add \"{target}\" to {}", self.key("allow")),
+            });
+        };
+        match identity(&path) {
+            Ok((dev, ino)) if (dev, ino) == (p.dev, p.ino) => {}
+            _ => {
+                return Err(Refusal {
+                    target,
+                    hint: format!(
+                        "the file at this path was replaced after the policy was loaded (an upgrade?); \
+                         reload the policy to allow the new file via {}",
+                        self.key("allow")
+                    ),
+                });
+            }
+        }
+        if let Some(rules) = &p.args {
+            if let Some(bad) = args.iter().find(|a| rules.deny_set.is_match(a.as_str())) {
+                return Err(Refusal {
+                    target: format!("{target} {bad}"),
+                    hint: format!("the argument \"{bad}\" matches {}.deny", rules.key),
+                });
+            }
+            let prefixed = |pre: &Vec<String>| {
+                args.len() >= pre.len() && args.iter().zip(pre).all(|(a, b)| a == b)
+            };
+            if !rules.allow_prefix.is_empty() && !rules.allow_prefix.iter().any(prefixed) {
+                return Err(Refusal {
+                    target: format!("{target} {}", args.join(" ")),
+                    hint: format!(
+                        "add a prefix of these arguments to {}.allow_prefix",
+                        rules.key
+                    ),
+                });
+            }
+        }
+        Ok(Allowed {
+            program: p,
+            rule: format!("{} \"{}\"", self.key("allow"), p.written),
+        })
+    }
+
+    /// Decides whether a tool may set variable `name`.
+    pub fn decide_env(&self, name: &str) -> Result<(), Refusal> {
+        if self.env.iter().any(|e| e == name) {
+            Ok(())
+        } else {
+            Err(Refusal {
+                target: format!("environment variable {name}"),
+                hint: format!("add \"{name}\" to {}", self.key("env")),
+            })
+        }
+    }
+
+    /// Decides on a working directory; `real` is its canonical path.
+    pub fn decide_cwd(&self, real: &Path) -> Result<(), Refusal> {
+        if self.cwd_set.is_match(real) {
+            Ok(())
+        } else {
+            let target = real.display().to_string();
+            Err(Refusal {
+                hint: format!(
+                    "add \"{target}\" (or a glob matching it) to {}",
+                    self.key("cwd")
+                ),
+                target,
+            })
+        }
+    }
+}
+
+/// Resolves a program as written: a bare name on [`SAFE_PATH`], or an
+/// absolute path; canonical, a regular file with an execute bit.
+pub(crate) fn resolve(program: &str) -> Result<PathBuf, String> {
+    let candidate = if program.starts_with('/') {
+        PathBuf::from(program)
+    } else if program.is_empty() || program.contains('/') || program == "." || program == ".." {
+        return Err(format!(
+            "\"{program}\" is neither a bare program name nor an absolute path"
+        ));
+    } else {
+        SAFE_PATH
+            .split(':')
+            .map(|dir| Path::new(dir).join(program))
+            .find(|p| is_executable(p))
+            .ok_or_else(|| format!("\"{program}\" is not found on the safe PATH {SAFE_PATH}"))?
+    };
+    let real = std::fs::canonicalize(&candidate)
+        .map_err(|e| format!("\"{program}\" cannot be resolved: {e}"))?;
+    if !is_executable(&real) {
+        return Err(format!(
+            "\"{program}\" ({}) is not an executable regular file",
+            real.display()
+        ));
+    }
+    Ok(real)
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The (device, inode) pair naming the file at `path` now.
+fn identity(path: &Path) -> Result<(u64, u64), String> {
+    std::fs::metadata(path)
+        .map(|m| (m.dev(), m.ino()))
+        .map_err(|e| format!("cannot stat {}: {e}", path.display()))
+}

@@ -1,0 +1,92 @@
+//! Landlock: an allowed bash is still confined to the role's fs grants
+//! and denied TCP.
+
+use super::*;
+
+/// bash allowed; `fs.read` on `allowed/**`, `fs.write` on `out/**`.
+fn confined(fx: &Fx) -> Capabilities {
+    std::fs::create_dir_all(fx.root.join("allowed")).unwrap();
+    std::fs::create_dir_all(fx.root.join("out")).unwrap();
+    std::fs::write(fx.root.join("allowed/a.txt"), "hello").unwrap();
+    fx.caps(
+        allow(&["bash"]),
+        FsToml {
+            read: vec![fx.p("allowed/**")],
+            write: vec![fx.p("out/**")],
+        },
+        1 << 20,
+    )
+}
+
+#[test]
+fn bash_reads_what_the_role_allows_and_nothing_else() {
+    if !landlock_or_skip("bash_reads_what_the_role_allows_and_nothing_else") {
+        return;
+    }
+    let fx = Fx::new();
+    let other = tempfile::tempdir().unwrap();
+    let secret = other.path().join("secret");
+    std::fs::write(&secret, "secret").unwrap();
+    let mut caps = confined(&fx);
+    let o = run(&mut caps, sh(&format!("cat {}", fx.p("allowed/a.txt"))));
+    assert_eq!((o.exit_code, o.stdout), (Some(0), b"hello".to_vec()));
+    for path in [secret.display().to_string(), "/etc/hostname".into()] {
+        let o = run(&mut caps, sh(&format!("cat {path}")));
+        assert_eq!(o.exit_code, Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            format!("cat: {path}: Permission denied\n")
+        );
+    }
+}
+
+#[test]
+fn bash_writes_only_where_the_role_writes() {
+    if !landlock_or_skip("bash_writes_only_where_the_role_writes") {
+        return;
+    }
+    let fx = Fx::new();
+    let mut caps = confined(&fx);
+    let o = run(
+        &mut caps,
+        sh(&format!("echo x > {} && echo ok", fx.p("out/f"))),
+    );
+    assert_eq!(o.stdout, b"ok\n".to_vec());
+    assert_eq!(
+        std::fs::read_to_string(fx.root.join("out/f")).unwrap(),
+        "x\n"
+    );
+    for path in [fx.p("allowed/new"), fx.p("new")] {
+        let o = run(&mut caps, sh(&format!("echo x > {path}")));
+        assert_eq!(o.exit_code, Some(1));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).ends_with(": Permission denied\n"),
+            "{o:?}"
+        );
+        assert!(!std::path::Path::new(&path).exists());
+    }
+}
+
+#[test]
+fn bash_cannot_open_a_tcp_connection() {
+    if !landlock_or_skip("bash_cannot_open_a_tcp_connection") {
+        return;
+    }
+    let fx = Fx::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let o = run(
+        &mut confined(&fx),
+        sh(&format!("exec 3<>/dev/tcp/127.0.0.1/{port}")),
+    );
+    assert_eq!(o.exit_code, Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
+        "{o:?}"
+    );
+    listener.set_nonblocking(true).unwrap();
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}

@@ -1,0 +1,113 @@
+//! The pure policy: compiling `[roles.R.exec]` and deciding on programs,
+//! arguments, variables and directories.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::error::CompileError;
+use crate::exec::ArgsToml;
+
+fn compile(raw: &ExecToml) -> Result<ExecPolicy, CompileError> {
+    ExecPolicy::compile("ops", raw, 10_000)
+}
+
+#[test]
+fn bare_names_resolve_on_the_safe_path_and_paths_are_canonical() {
+    let p = compile(&allow(&["bash", "/bin/true"])).unwrap();
+    let paths: Vec<String> = p
+        .programs()
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    assert_eq!(paths, vec![which("bash"), which("true")]);
+}
+
+#[test]
+fn an_unresolvable_program_is_a_compile_error_naming_it() {
+    let e = compile(&allow(&["bash", "no-such-program-x"])).unwrap_err();
+    assert_eq!(
+        e,
+        CompileError::new(
+            "allow[1]",
+            "\"no-such-program-x\" is not found on the safe PATH /usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        )
+    );
+    let e = compile(&allow(&["bin/bash"])).unwrap_err();
+    assert_eq!(e.key, "allow[0]");
+}
+
+#[test]
+fn argument_rules_must_name_an_allowed_program_and_valid_globs() {
+    let mut raw = allow(&["bash"]);
+    raw.args = BTreeMap::from([("true".to_owned(), ArgsToml::default())]);
+    let e = compile(&raw).unwrap_err();
+    assert_eq!(e.key, "args.\"true\"");
+    raw.args = BTreeMap::from([(
+        "bash".to_owned(),
+        ArgsToml {
+            allow_prefix: vec![],
+            deny: vec!["[".into()],
+        },
+    )]);
+    assert_eq!(compile(&raw).unwrap_err().key, "args.\"bash\".deny[0]");
+}
+
+#[test]
+fn limits_are_checked_and_the_timeout_is_capped_by_the_role() {
+    let mut raw = allow(&["bash"]);
+    raw.timeout_ms = Some(20_000);
+    assert_eq!(compile(&raw).unwrap_err().key, "timeout_ms");
+    raw.timeout_ms = None;
+    raw.memory_mib = Some(1);
+    assert_eq!(compile(&raw).unwrap_err().key, "memory_mib");
+    raw.memory_mib = None;
+    let p = compile(&raw).unwrap();
+    assert_eq!(p.limits, crate::exec::ExecLimits::defaults(10_000));
+    raw.env = vec!["1BAD".into()];
+    assert_eq!(compile(&raw).unwrap_err().key, "env[0]");
+}
+
+#[test]
+fn argument_rules_deny_wins_then_prefixes_must_match() {
+    let mut raw = allow(&["bash"]);
+    raw.args = BTreeMap::from([(
+        "bash".to_owned(),
+        ArgsToml {
+            allow_prefix: vec![vec!["-c".into()]],
+            deny: vec!["--rcfile*".into()],
+        },
+    )]);
+    let p = compile(&raw).unwrap();
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert!(p.decide("bash", &args(&["-c", "true"])).is_ok());
+    let key = "[roles.ops.exec.args.\"bash\"]";
+    assert_eq!(
+        p.decide("bash", &args(&["-c", "x", "--rcfile=/x"]))
+            .unwrap_err()
+            .hint,
+        format!("the argument \"--rcfile=/x\" matches {key}.deny")
+    );
+    assert_eq!(
+        p.decide("bash", &args(&["-i"])).unwrap_err().hint,
+        format!("add a prefix of these arguments to {key}.allow_prefix")
+    );
+}
+
+#[test]
+fn env_and_cwd_decisions_name_their_keys() {
+    let mut raw = allow(&["bash"]);
+    raw.env = vec!["LANG".into()];
+    raw.cwd = vec!["/srv/**".into()];
+    let p = compile(&raw).unwrap();
+    assert!(p.decide_env("LANG").is_ok());
+    assert_eq!(
+        p.decide_env("LD_PRELOAD").unwrap_err().hint,
+        "add \"LD_PRELOAD\" to [roles.ops.exec].env"
+    );
+    assert!(p.decide_cwd(std::path::Path::new("/srv")).is_ok());
+    assert!(p.decide_cwd(std::path::Path::new("/srv/a/b")).is_ok());
+    assert_eq!(
+        p.decide_cwd(std::path::Path::new("/etc")).unwrap_err().hint,
+        "add \"/etc\" (or a glob matching it) to [roles.ops.exec].cwd"
+    );
+}

@@ -1,0 +1,148 @@
+//! The bash tool running `true` through the sandbox (runtime, policy
+//! decision, wasm instance, exec capability with Landlock, rlimits and a
+//! new session) against spawning `bash -c true` natively, in one run;
+//! results go to `bench/RESULTS.md` between `<!-- exec:start -->` and
+//! `<!-- exec:end -->`, with the machine noted.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark should stop loudly
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::Criterion;
+use host_capabilities::NullSink;
+use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
+use llmagent_policy::Policy;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn runtime(dir: &Path) -> Runtime {
+    let text =
+        "version = 1\n[roles.bench]\ntools = [\"bash\"]\n[roles.bench.exec]\nallow = [\"bash\"]\n";
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).expect("write policy");
+    let policy = Policy::load(&path, &builtin_names()).expect("policy");
+    let options = RuntimeOptions {
+        cache_dir: Some(dir.join("cache")),
+        sink: Arc::new(NullSink),
+    };
+    Runtime::new(policy, options).expect("runtime")
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime(dir.path());
+    let bash = host_capabilities::exec::SAFE_PATH
+        .split(':')
+        .map(|d| Path::new(d).join("bash"))
+        .find(|p| p.exists())
+        .expect("bash on the safe PATH");
+    let mut c = Criterion::default()
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(6))
+        .configure_from_args();
+    let req = CallRequest::new("bench", "bash", "exec", r#"{"command":"true"}"#);
+    c.bench_function("exec_bash_tool_true", |b| {
+        b.iter(|| rt.call_blocking(&req).expect("call").result.expect("ok"))
+    });
+    c.bench_function("exec_native_bash_true", |b| {
+        b.iter(|| {
+            let s = std::process::Command::new(&bash)
+                .args(["-c", "true"])
+                .status()
+                .expect("spawn");
+            assert!(s.success());
+        })
+    });
+    c.final_summary();
+    write_results();
+}
+
+fn median_ns(name: &str) -> Option<f64> {
+    let path = root()
+        .join("target/criterion")
+        .join(name)
+        .join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} µs", ns / 1e3)
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let landlock = host_capabilities::exec::kernel_abi().map_or_else(
+        || "no Landlock".to_owned(),
+        |abi| format!("Landlock ABI {}", abi as i32),
+    );
+    format!("{cpu}, {cores} cores, Linux {}, {landlock}", kernel.trim())
+}
+
+fn write_results() {
+    let native = median_ns("exec_native_bash_true");
+    let row = |name: &str, what: &str| -> String {
+        match median_ns(name) {
+            Some(ns) => {
+                let ratio = native
+                    .map(|n| format!("{:.2}×", ns / n))
+                    .unwrap_or_default();
+                format!("| {name} | {what} | {} | {ratio} |\n", fmt_ns(ns))
+            }
+            None => format!("| {name} | {what} | not measured | |\n"),
+        }
+    };
+    let mut out = String::from("## Exec\n\n");
+    out.push_str(&format!(
+        "Measured by `cargo bench -p llmagent-core --bench exec` (criterion, median of each), in one run.\n\nMachine: {}.\n\n",
+        machine()
+    ));
+    out.push_str("| benchmark | what | median | vs native |\n|---|---|---|---|\n");
+    out.push_str(&row(
+        "exec_bash_tool_true",
+        "`bash exec {\"command\":\"true\"}` through `Runtime::call_blocking`: decision, wasm instance, exec capability (Landlock ruleset, rlimits, setsid, fork/exec, pipes)",
+    ));
+    out.push_str(&row(
+        "exec_native_bash_true",
+        "`bash -c true` spawned natively and waited for",
+    ));
+    let path = root().join("bench/RESULTS.md");
+    if let Err(e) = write_section(&path, "exec", &out) {
+        eprintln!("cannot write {}: {e}", path.display());
+    } else {
+        println!("wrote {}", path.display());
+    }
+}
+
+/// Replaces this benchmark's section of the shared results file (between
+/// `<!-- NAME:start -->` and `<!-- NAME:end -->`), leaving other sections.
+fn write_section(path: &Path, name: &str, body: &str) -> std::io::Result<()> {
+    let start = format!("<!-- {name}:start -->");
+    let end = format!("<!-- {name}:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmark results\n\n".into());
+    let block = format!("{start}\n{body}{end}");
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + end.len()..]),
+        _ => format!("{}\n{block}\n", old.trim_end()),
+    };
+    std::fs::write(path, new)
+}
