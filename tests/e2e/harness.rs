@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use llmagent_core::{CallOutcome, CallRequest, Runtime, RuntimeOptions, builtin_names};
+use llmagent_events::{Event, EventStore, Events, Query, StoreConfig};
 use llmagent_policy::Policy;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -22,6 +23,8 @@ pub struct Env {
     pub dir: TempDir,
     /// The runtime.
     pub runtime: Runtime,
+    /// The event store the runtime records into (`{dir}/events`).
+    pub store: EventStore,
 }
 
 impl Env {
@@ -34,12 +37,24 @@ impl Env {
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, text).expect("write policy");
         let policy = Policy::load(&path, &builtin_names()).expect("valid policy");
+        let store =
+            EventStore::open(StoreConfig::new(dir.path().join("events"))).expect("event store");
         let options = RuntimeOptions {
             cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")),
             sink: Arc::new(host_sink::Recorder::default()),
+            events: Some(Events::new(store.clone())),
         };
         let runtime = Runtime::new(policy, options).expect("runtime");
-        Self { dir, runtime }
+        Self {
+            dir,
+            runtime,
+            store,
+        }
+    }
+
+    /// Every recorded event, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.store.query(&Query::default()).expect("query events")
     }
 
     /// The canonical path of the temporary directory.

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod crypto;
+mod events;
 mod exec;
 mod file;
 mod harness;

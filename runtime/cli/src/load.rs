@@ -24,9 +24,21 @@ pub(crate) fn policy(path: Option<&Path>) -> Result<Policy, u8> {
     })
 }
 
-/// A runtime for `policy`.
+/// A runtime for `policy` that records nothing.
 pub(crate) fn runtime(policy: Policy) -> Result<Runtime, u8> {
-    Runtime::new(policy, RuntimeOptions::default()).map_err(|e| {
+    runtime_with(policy, None)
+}
+
+/// A runtime for `policy` recording into `events`.
+pub(crate) fn runtime_with(
+    policy: Policy,
+    events: Option<llmagent_events::Events>,
+) -> Result<Runtime, u8> {
+    let options = RuntimeOptions {
+        events,
+        ..RuntimeOptions::default()
+    };
+    Runtime::new(policy, options).map_err(|e| {
         eprintln!("error: {e}");
         match e {
             llmagent_core::RuntimeError::Policy(_)
@@ -42,4 +54,51 @@ pub(crate) fn print_json(value: &serde_json::Value) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
     }
+}
+
+/// Where the event store lives: `--events`, else `$LLMAGENT_EVENTS`, else
+/// `$XDG_DATA_HOME/llmagent/events`, else `~/.local/share/llmagent/events`.
+pub(crate) fn events_path(flag: Option<&Path>) -> Result<PathBuf, u8> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("LLMAGENT_EVENTS").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(v) => PathBuf::from(v),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".local/share"),
+            None => {
+                eprintln!("error: no HOME, XDG_DATA_HOME or LLMAGENT_EVENTS; pass --events PATH");
+                return Err(exit::USAGE);
+            }
+        },
+    };
+    Ok(base.join("llmagent").join("events"))
+}
+
+/// Opens the event store. A writer (`owner = false`) falls back to a spool
+/// when another process owns the store; a reader must own it.
+pub(crate) fn event_store(
+    flag: Option<&Path>,
+    owner: bool,
+) -> Result<llmagent_events::EventStore, u8> {
+    let path = events_path(flag)?;
+    let config = llmagent_events::StoreConfig::new(&path);
+    let opened = if owner {
+        llmagent_events::EventStore::open(config)
+    } else {
+        llmagent_events::EventStore::open_or_spool(config)
+    };
+    opened.map_err(|e| {
+        eprintln!("error: event store {}: {e}", path.display());
+        if matches!(e, llmagent_events::EventsError::Locked { .. }) {
+            eprintln!(
+                "hint: another llmagent process (e.g. `llmagent events --follow`) holds it; \
+                 stop that process, or follow its output instead"
+            );
+        }
+        exit::RUNTIME
+    })
 }

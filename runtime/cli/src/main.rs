@@ -1,5 +1,6 @@
 //! `llmagent`: the command line of the llmagent runtime.
 
+mod events_cmd;
 mod load;
 mod policy_cmd;
 mod tools_cmd;
@@ -25,6 +26,10 @@ pub(crate) mod exit {
 #[derive(Debug, Parser)]
 #[command(name = "llmagent", version, about, propagate_version = true)]
 struct Cli {
+    /// Event store directory (default: $LLMAGENT_EVENTS, else
+    /// $XDG_DATA_HOME/llmagent/events, else ~/.local/share/llmagent/events).
+    #[arg(long, global = true, value_name = "PATH")]
+    events: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +42,10 @@ enum Command {
     /// Check a policy file, or ask what it decides.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Query the event log, or follow it live.
+    Events(events_cmd::EventsArgs),
+    /// Show an agent's conversation as rebuilt from the event log.
+    History(events_cmd::HistoryArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +94,12 @@ pub(crate) enum ToolsCommand {
         /// Approve an action the role lists in `approve` without asking.
         #[arg(long)]
         approve: bool,
+        /// Record the call's events as this agent's.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Do not record events.
+        #[arg(long)]
+        no_events: bool,
         /// Also print duration, stdout/stderr and the policy decision.
         #[arg(long)]
         json: bool,
@@ -138,8 +153,10 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Tools(cmd) => tools_cmd::run(cmd).await,
+            Command::Tools(cmd) => tools_cmd::run(cmd, cli.events.as_deref()).await,
             Command::Policy(cmd) => policy_cmd::run(cmd),
+            Command::Events(args) => events_cmd::events(args, cli.events.as_deref()).await,
+            Command::History(args) => events_cmd::history(args, cli.events.as_deref()),
         }
     });
     ExitCode::from(code)

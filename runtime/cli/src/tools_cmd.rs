@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use llmagent_core::{CallRequest, Runtime, ToolInfo};
+use llmagent_events::{Context, Events, Scope, with_scope};
 use llmagent_policy::Verdict;
 use serde_json::{Value, json};
 
@@ -14,13 +15,13 @@ use crate::{ToolsCommand, exit};
 /// call, and a tool's memory is capped at tens of MiB anyway.
 const MAX_ARGS_BYTES: u64 = 16 << 20;
 
-pub(crate) async fn run(cmd: ToolsCommand) -> u8 {
-    match run_inner(cmd).await {
+pub(crate) async fn run(cmd: ToolsCommand, events: Option<&Path>) -> u8 {
+    match run_inner(cmd, events).await {
         Ok(code) | Err(code) => code,
     }
 }
 
-async fn run_inner(cmd: ToolsCommand) -> Result<u8, u8> {
+async fn run_inner(cmd: ToolsCommand, events: Option<&Path>) -> Result<u8, u8> {
     match cmd {
         ToolsCommand::List { policy, role, json } => {
             let rt = load::runtime(load::policy(policy.as_deref())?)?;
@@ -38,17 +39,24 @@ async fn run_inner(cmd: ToolsCommand) -> Result<u8, u8> {
             args,
             args_file,
             approve,
+            agent,
+            no_events,
             json,
         } => {
             let args = read_args(args, args_file.as_deref())?;
-            let rt = load::runtime(load::policy(Some(&policy))?)?;
-            call(
-                &rt,
-                CallRequest::new(&role, &tool, &action, &args),
-                approve,
-                json,
-            )
-            .await
+            let policy = load::policy(Some(&policy))?;
+            let recorder = if no_events {
+                None
+            } else {
+                Some(Events::new(load::event_store(events, false)?).with_source("cli"))
+            };
+            let rt = load::runtime_with(policy, recorder)?;
+            let scope = Scope {
+                agent,
+                context: Context::new_request(),
+            };
+            let request = CallRequest::new(&role, &tool, &action, &args);
+            with_scope(scope, call(&rt, request, approve, json)).await
         }
     }
 }

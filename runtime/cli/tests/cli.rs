@@ -351,3 +351,149 @@ fn policy_explain_names_the_deciding_rule() {
         "deny: add \"file.write\" to [roles.default].tools\n"
     );
 }
+
+fn llmagent_with_events(events: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--events", events.to_str().unwrap()];
+    all.extend_from_slice(args);
+    llmagent(&all)
+}
+
+#[test]
+fn tool_calls_are_recorded_and_queryable_with_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let call = [
+        "tools",
+        "call",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "--agent",
+        "ops1",
+        "crypto",
+        "sha256",
+        "--args",
+        r#"{"data":"hello"}"#,
+    ];
+    assert_eq!(llmagent_with_events(&events, &call).status.code(), Some(0));
+    let out = llmagent_with_events(&events, &["events", "--json", "--agent", "ops1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let topics: Vec<&str> = lines.iter().map(|e| e["topic"].as_str().unwrap()).collect();
+    assert_eq!(topics, ["policy.decision", "tool.crypto"]);
+    let invocation = &lines[1];
+    assert_eq!(invocation["kind"], json!("invocation"));
+    assert!(invocation["data"]["duration_ms"].is_u64());
+    let request_id = invocation["context"]["request_id"].as_str().unwrap();
+    assert!(
+        request_id.starts_with("req_") && request_id.len() == 20,
+        "{request_id}"
+    );
+    assert_eq!(
+        lines[0]["context"], invocation["context"],
+        "one request, one context"
+    );
+
+    let out = llmagent_with_events(
+        &events,
+        &[
+            "events",
+            "--prefix",
+            "tool.",
+            "--type",
+            "invocation",
+            "--json",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn follow_sees_events_written_by_another_process() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+        .args([
+            "--events",
+            events.to_str().unwrap(),
+            "events",
+            "--follow",
+            "--json",
+            "--prefix",
+            "tool.",
+        ])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the follower owns the store, then write from another process.
+    for _ in 0..200 {
+        if events.join("owner.lock").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let call = [
+        "tools",
+        "call",
+        "--policy",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "crypto",
+        "sha256",
+        "--args",
+        r#"{"data":"followed"}"#,
+    ];
+    assert_eq!(llmagent_with_events(&events, &call).status.code(), Some(0));
+    let mut line = String::new();
+    let stdout = follower.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    // The follower ingests spooled events every 100 ms; give it ample time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reader.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert!(
+        reader.is_finished(),
+        "the follower printed nothing within 20 s"
+    );
+    let event: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(event["topic"], json!("tool.crypto"));
+    assert_eq!(event["data"]["args"], json!({"data": "followed"}));
+}
+
+#[test]
+fn history_and_new_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let out = llmagent_with_events(&events, &["history", "ops1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(no messages for ops1)\n"
+    );
+    let out = llmagent_with_events(&events, &["history", "ops1", "--new-session"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = llmagent_with_events(&events, &["events", "--json", "--topic", "agent.session"]);
+    let marker: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (marker["agent"].clone(), marker["kind"].clone()),
+        (json!("ops1"), json!("new_session"))
+    );
+}

@@ -28,6 +28,7 @@ fn runtime(dir: &Path) -> Runtime {
     let options = RuntimeOptions {
         cache_dir: Some(dir.join("cache")),
         sink: Arc::new(NullSink),
+        events: None,
     };
     Runtime::new(policy, options).expect("runtime")
 }

@@ -49,6 +49,7 @@ fn runtime(dir: &Path, cache: &Path) -> Runtime {
     let options = RuntimeOptions {
         cache_dir: Some(cache.to_path_buf()),
         sink: Arc::new(NullSink),
+        events: None,
     };
     Runtime::new(policy_in(dir), options).expect("runtime")
 }

@@ -27,6 +27,7 @@ mod capture;
 mod engine;
 mod error;
 mod outcome;
+mod record;
 mod registry;
 mod runtime;
 mod sandbox;

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use host_capabilities::{NullSink, Sink};
+use llmagent_events::Events;
 use llmagent_policy::{Policy, Role, ToolDecision, Verdict};
 
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::SandboxEngine;
 use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
+use crate::record::{self, EventSink, Tee};
 use crate::registry::{self, LoadedTool, ToolInfo};
 use crate::sandbox::{self, CallLimits};
 
@@ -20,8 +22,11 @@ use crate::sandbox::{self, CallLimits};
 pub struct RuntimeOptions {
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
-    /// Receives every capability decision.
+    /// Receives every capability decision (besides the event store).
     pub sink: Arc<dyn Sink>,
+    /// Where decisions, invocations and traps are recorded; `None` records
+    /// nothing.
+    pub events: Option<Events>,
 }
 
 impl Default for RuntimeOptions {
@@ -29,6 +34,7 @@ impl Default for RuntimeOptions {
         Self {
             cache_dir: ComponentCache::default_dir(),
             sink: Arc::new(NullSink),
+            events: None,
         }
     }
 }
@@ -47,6 +53,7 @@ struct Inner {
     tools: BTreeMap<String, LoadedTool>,
     policy: Policy,
     sink: Arc<dyn Sink>,
+    events: Option<Events>,
 }
 
 /// The sandbox runtime: cheap to clone, safe to share across tasks.
@@ -67,12 +74,20 @@ impl Runtime {
         for role in policy.roles.values() {
             check_role_actions(role, &tools)?;
         }
+        let sink: Arc<dyn Sink> = match &options.events {
+            Some(events) => Arc::new(Tee(
+                Box::new(EventSink::new(events.with_source("sandbox"))),
+                options.sink,
+            )),
+            None => options.sink,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 tools,
                 policy,
-                sink: options.sink,
+                sink,
+                events: options.events.map(|e| e.with_source("sandbox")),
             }),
         })
     }
@@ -115,7 +130,11 @@ impl Runtime {
     /// capability holds up the async runtime.
     pub async fn call(&self, request: CallRequest) -> Result<CallOutcome, RuntimeError> {
         let this = self.clone();
-        match tokio::task::spawn_blocking(move || this.call_blocking(&request)).await {
+        // The blocking thread carries the caller's agent and request context,
+        // so events recorded during the call are attributed to its turn.
+        let scope = llmagent_events::current_scope();
+        let work = move || llmagent_events::sync_scope(scope, || this.call_blocking(&request));
+        match tokio::task::spawn_blocking(work).await {
             Ok(outcome) => outcome,
             Err(e) => Err(RuntimeError::Engine(format!(
                 "the tool call's thread failed: {e}"
@@ -124,7 +143,16 @@ impl Runtime {
     }
 
     /// Calls a tool on the current thread (blocks it for the call's length).
+    /// The call, its decision and any trap are recorded as events.
     pub fn call_blocking(&self, request: &CallRequest) -> Result<CallOutcome, RuntimeError> {
+        let outcome = self.run(request)?;
+        if let Some(events) = &self.inner.events {
+            record::invocation(events, request, &outcome);
+        }
+        Ok(outcome)
+    }
+
+    fn run(&self, request: &CallRequest) -> Result<CallOutcome, RuntimeError> {
         let inner = &self.inner;
         let role = inner.policy.role(&request.role)?;
         let Some(tool) = inner.tools.get(&request.tool) else {
@@ -153,6 +181,9 @@ impl Runtime {
             ));
         }
         let decision = role.decide(&request.tool, &request.action);
+        if let Some(events) = &inner.events {
+            record::decision(events, request, &decision);
+        }
         match decision.verdict {
             Verdict::Deny => {
                 let failure = ToolFailure::new(

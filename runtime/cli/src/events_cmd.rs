@@ -1,0 +1,210 @@
+//! `llmagent events` and `llmagent history`.
+
+use std::path::Path;
+
+use llmagent_events::{Delivery, Event, EventStore, Filter, Query, names};
+use serde_json::json;
+
+use crate::exit;
+use crate::load;
+
+/// Arguments of `llmagent events`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EventsArgs {
+    /// Only this agent's events.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only this exact topic (e.g. `tool.crypto`).
+    #[arg(long, conflicts_with = "prefix")]
+    topic: Option<String>,
+    /// Only topics starting with this (e.g. `tool.` for every tool event).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Only this kind (e.g. `invocation`, `decision`).
+    #[arg(long = "type", value_name = "KIND")]
+    kind: Option<String>,
+    /// Only events strictly later than this RFC 3339 time.
+    #[arg(long, value_name = "TS")]
+    since: Option<String>,
+    /// Only the newest N matching events.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// One JSON object per line (for jq).
+    #[arg(long)]
+    json: bool,
+    /// Keep printing new events, also those other processes record, until Ctrl-C.
+    #[arg(long)]
+    follow: bool,
+}
+
+/// Arguments of `llmagent history`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// The agent.
+    agent: String,
+    /// Start a new conversation for the agent: older messages stay in the
+    /// event log but are no longer replayed.
+    #[arg(long)]
+    new_session: bool,
+    /// One JSON object per message.
+    #[arg(long)]
+    json: bool,
+}
+
+fn print(event: &Event, json: bool) {
+    if json {
+        match serde_json::to_string(event) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot print event {}: {e}", event.seq),
+        }
+    } else {
+        println!(
+            "{:>6} {} {:<10} {}/{} {}",
+            event.seq,
+            event.ts,
+            event.agent.as_deref().unwrap_or("-"),
+            event.topic,
+            event.kind,
+            event.data
+        );
+    }
+}
+
+fn matches(event: &Event, args: &EventsArgs) -> bool {
+    args.agent
+        .as_ref()
+        .is_none_or(|a| event.agent.as_ref() == Some(a))
+        && args.topic.as_ref().is_none_or(|t| &event.topic == t)
+        && args
+            .prefix
+            .as_ref()
+            .is_none_or(|p| event.topic.starts_with(p.as_str()))
+        && args.kind.as_ref().is_none_or(|k| &event.kind == k)
+}
+
+fn query_of(args: &EventsArgs, after_seq: Option<u64>) -> Query {
+    Query {
+        agent: args.agent.clone(),
+        topic: args.topic.clone(),
+        prefix: args.prefix.clone(),
+        kind: args.kind.clone(),
+        since: args.since.clone(),
+        after_seq,
+        limit: if after_seq.is_some() {
+            None
+        } else {
+            args.limit
+        },
+        tail: after_seq.is_none() && args.limit.is_some(),
+    }
+}
+
+fn run_query(store: &EventStore, query: &Query) -> Result<Vec<Event>, u8> {
+    store.query(query).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })
+}
+
+pub(crate) async fn events(args: EventsArgs, path: Option<&Path>) -> u8 {
+    let store = match load::event_store(path, true) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let filter = match (&args.topic, &args.prefix) {
+        (Some(t), _) => Filter::Topic(t.clone()),
+        (None, Some(p)) => Filter::Prefix(p.clone()),
+        (None, None) => Filter::All,
+    };
+    // Subscribe before the first query so nothing falls between them.
+    let mut live = args.follow.then(|| store.subscribe(filter));
+    let mut last = 0;
+    match run_query(&store, &query_of(&args, None)) {
+        Ok(found) => {
+            for e in &found {
+                print(e, args.json);
+                last = last.max(e.seq);
+            }
+        }
+        Err(code) => return code,
+    }
+    let Some(sub) = live.as_mut() else { return 0 };
+    loop {
+        let next = tokio::select! {
+            d = sub.recv() => d,
+            _ = tokio::signal::ctrl_c() => return 0,
+        };
+        match next {
+            Some(Delivery::Event(e)) if e.seq > last && matches(&e, &args) => {
+                print(&e, args.json);
+                last = e.seq;
+            }
+            Some(Delivery::Event(_)) => {}
+            Some(Delivery::Lagged(_)) => match run_query(&store, &query_of(&args, Some(last))) {
+                // Fell behind the bus: catch up from the store, which has everything.
+                Ok(found) => {
+                    for e in &found {
+                        print(e, args.json);
+                        last = last.max(e.seq);
+                    }
+                }
+                Err(code) => return code,
+            },
+            None => return 0,
+        }
+    }
+}
+
+pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
+    // Reading needs the store itself; marking a new session can go through
+    // the spool when another process owns it.
+    let store = match load::event_store(path, !args.new_session) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if args.new_session {
+        let event = llmagent_events::NewEvent::new(
+            names::topic::AGENT_SESSION,
+            names::kind::NEW_SESSION,
+            json!({"agent_id": args.agent}),
+        )
+        .agent(args.agent.clone())
+        .source("cli");
+        return match store.append(event) {
+            Ok(_) => {
+                println!(
+                    "new session for {}: earlier messages are kept in the log but not replayed",
+                    args.agent
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::RUNTIME
+            }
+        };
+    }
+    let messages = match store.conversation_for(&args.agent) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    if messages.is_empty() && !args.json {
+        println!("(no messages for {})", args.agent);
+    }
+    for m in messages {
+        let role = m.data.get("role").and_then(|v| v.as_str()).unwrap_or("?");
+        let content = m.data.get("content").and_then(|v| v.as_str()).unwrap_or("");
+        if args.json {
+            println!(
+                "{}",
+                json!({"seq": m.seq, "ts": m.ts, "role": role, "content": content})
+            );
+        } else {
+            println!("[{}] {role}: {content}", m.ts);
+        }
+    }
+    0
+}

@@ -1,0 +1,180 @@
+//! What the sandbox puts on record: every policy decision (tool-level and
+//! capability-level) as `policy.decision`, every call as `tool.<name>` /
+//! `invocation` with its sanitised arguments and `duration_ms`, and every
+//! trap as `tool.trap`. Events carry the agent and request context of the
+//! task that made the call. Recording never fails a call.
+
+use host_capabilities::{Decision, Sink};
+use llmagent_events::{Events, names};
+use llmagent_policy::{ToolDecision, Verdict};
+use serde_json::{Value, json};
+
+use crate::outcome::{CallOutcome, CallRequest};
+
+/// A top-level string argument longer than this is cut in the stored
+/// event (the predecessor's rule), so a large payload does not bloat the
+/// log; secrets are redacted by the store whatever their length.
+const MAX_ARG_CHARS: usize = 200;
+
+/// Reasons that mean the sandbox stopped the tool (a trap).
+const TRAP_REASONS: &[&str] = &["timeout", "memory_limit", "tool_crashed"];
+
+/// A capability decision sink that records `policy.decision` events.
+pub(crate) struct EventSink {
+    events: Events,
+}
+
+impl EventSink {
+    pub(crate) fn new(events: Events) -> Self {
+        Self { events }
+    }
+}
+
+impl Sink for EventSink {
+    fn decision(&self, d: &Decision<'_>) {
+        let verdict = if d.allowed {
+            names::Verdict::Allow
+        } else {
+            names::Verdict::Deny
+        };
+        let rule = if d.allowed { Some(d.rule) } else { None };
+        let mut data = names::decision_data(
+            "capability",
+            d.capability,
+            d.operation,
+            d.target,
+            verdict,
+            rule,
+        );
+        if !d.allowed
+            && let Some(obj) = data.as_object_mut()
+        {
+            obj.insert("hint".into(), Value::String(d.rule.to_owned()));
+        }
+        self.events
+            .emit(names::kind::DECISION, names::topic::POLICY_DECISION, data);
+    }
+}
+
+/// Forwards decisions to two sinks (the event store and the embedder's).
+pub(crate) struct Tee(
+    pub(crate) Box<dyn Sink>,
+    pub(crate) std::sync::Arc<dyn Sink>,
+);
+
+impl Sink for Tee {
+    fn decision(&self, d: &Decision<'_>) {
+        self.0.decision(d);
+        self.1.decision(d);
+    }
+}
+
+/// Records the tool-level decision of a call.
+pub(crate) fn decision(events: &Events, request: &CallRequest, d: &ToolDecision) {
+    let verdict = match d.verdict {
+        Verdict::Allow => names::Verdict::Allow,
+        Verdict::Approve => names::Verdict::Approve,
+        Verdict::Deny => names::Verdict::Deny,
+    };
+    let rule = (d.verdict != Verdict::Deny).then_some(d.rule.as_str());
+    let mut data = names::decision_data("tool", &request.tool, &request.action, "", verdict, rule);
+    if let Some(obj) = data.as_object_mut() {
+        if d.verdict == Verdict::Deny {
+            obj.insert("hint".into(), Value::String(d.rule.clone()));
+        }
+        if d.verdict == Verdict::Approve {
+            obj.insert("approved".into(), Value::Bool(request.approved));
+        }
+    }
+    events.emit(names::kind::DECISION, names::topic::POLICY_DECISION, data);
+}
+
+/// Records a finished (or refused) call, and a trap if there was one.
+pub(crate) fn invocation(events: &Events, request: &CallRequest, outcome: &CallOutcome) {
+    let agent = llmagent_events::current_agent().unwrap_or_default();
+    let duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
+    let mut data = names::invocation_data(
+        &agent,
+        &request.action,
+        sanitise(&request.args_json),
+        outcome.result.is_ok(),
+        duration_ms,
+    );
+    if let Some(obj) = data.as_object_mut() {
+        if let Err(f) = &outcome.result {
+            obj.insert(
+                "error".into(),
+                json!({"reason": f.reason, "message": f.message, "field": f.field}),
+            );
+        }
+        if !outcome.stdout.is_empty() {
+            obj.insert("stdout".into(), Value::String(outcome.stdout.clone()));
+        }
+        if !outcome.stderr.is_empty() {
+            obj.insert("stderr".into(), Value::String(outcome.stderr.clone()));
+        }
+        if outcome.stdio_truncated {
+            obj.insert("stdio_truncated".into(), Value::Bool(true));
+        }
+    }
+    events.emit(
+        names::kind::INVOCATION,
+        &names::tool_topic(&request.tool),
+        data,
+    );
+    if let Err(f) = &outcome.result
+        && TRAP_REASONS.contains(&f.reason.as_str())
+    {
+        let data = names::trap_data(&request.tool, &request.action, &f.reason, &f.message);
+        events.emit(names::kind::TRAP, names::topic::TOOL_TRAP, data);
+    }
+}
+
+/// The arguments as stored: top-level strings cut at [`MAX_ARG_CHARS`]
+/// characters with the predecessor's `...(truncated)` marker; arguments
+/// that are not a JSON object are kept as a (cut) string.
+fn sanitise(args_json: &str) -> Value {
+    let cut = |s: &str| -> Value {
+        match s.char_indices().nth(MAX_ARG_CHARS) {
+            Some((i, _)) => Value::String(format!("{}...(truncated)", &s[..i])),
+            None => Value::String(s.to_owned()),
+        }
+    };
+    match serde_json::from_str::<Value>(args_json) {
+        Ok(Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => (k, cut(&s)),
+                    other => (k, other),
+                })
+                .collect(),
+        ),
+        Ok(other) => other,
+        Err(_) => cut(args_json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitise;
+    use serde_json::json;
+
+    #[test]
+    fn long_top_level_strings_are_cut_with_the_seed_marker() {
+        let long = "é".repeat(250);
+        let args = json!({"data": long, "n": 3, "nested": {"s": "x".repeat(300)}}).to_string();
+        assert_eq!(
+            sanitise(&args),
+            json!({
+                "data": format!("{}...(truncated)", "é".repeat(200)),
+                "n": 3,
+                "nested": {"s": "x".repeat(300)},
+            })
+        );
+    }
+
+    #[test]
+    fn arguments_that_are_not_json_are_kept_as_text() {
+        assert_eq!(sanitise("{oops"), json!("{oops"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Event store benchmarks (issue 3, item 10).
+//!
+//! Criterion measures single and batched appends in both durability modes;
+//! then a report phase measures the table of `bench/RESULTS.md` in the same
+//! run: sustained append throughput, `messages_for` on an agent holding
+//! 100k of 1M events, and reopen time after 1M events. It rewrites only the
+//! part of RESULTS.md between `<!-- events:start -->` and `<!-- events:end -->`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use llmagent_events::{Durability, EventStore, NewEvent, StoreConfig};
+use serde_json::json;
+
+const GROUP: Durability = Durability::Group {
+    max_delay: Duration::from_millis(5),
+    max_events: 1000,
+};
+
+fn open(dir: &std::path::Path, durability: Durability) -> EventStore {
+    let mut cfg = StoreConfig::new(dir);
+    cfg.durability = durability;
+    EventStore::open(cfg).unwrap()
+}
+
+/// A typical event of ~230 bytes of JSON.
+fn event(agent: &str, i: u64) -> NewEvent {
+    if i.is_multiple_of(4) {
+        NewEvent::new(
+            "agent.message",
+            "message",
+            json!({"agent_id": agent, "role": "assistant", "content": format!("reply {i}: the disk is 42% full, nothing to do")}),
+        )
+        .agent(agent)
+        .source("agent")
+    } else {
+        NewEvent::new(
+            "tool.fs",
+            "invocation",
+            json!({"agent_id": agent, "action": "read", "args": {"path": format!("/var/log/app/{i}.log")}, "result": "ok", "duration_ms": 3}),
+        )
+        .agent(agent)
+        .source("sandbox")
+    }
+}
+
+fn criterion_benches(c: &mut Criterion) {
+    for (name, durability) in [("group", GROUP), ("sync", Durability::Sync)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), durability);
+        let mut g = c.benchmark_group(format!("append/{name}"));
+        if name == "sync" {
+            g.sample_size(10).measurement_time(Duration::from_secs(3));
+        }
+        g.throughput(Throughput::Elements(1));
+        let mut i = 0;
+        g.bench_function("single", |b| {
+            b.iter(|| {
+                i += 1;
+                store.append(event("a", i)).unwrap()
+            })
+        });
+        g.throughput(Throughput::Elements(1000));
+        g.bench_function("batch_1000", |b| {
+            b.iter_batched(
+                || (0..1000).map(|k| event("a", k)).collect::<Vec<_>>(),
+                |batch| store.append_batch(batch).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+        g.finish();
+    }
+}
+
+fn rate(n: u64, d: Duration) -> String {
+    let r = n as f64 / d.as_secs_f64();
+    if r >= 10_000.0 {
+        format!("{:.0}k events/s", r / 1000.0)
+    } else {
+        format!("{r:.0} events/s")
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Sustained appends: (single, batched) events per second.
+fn throughput(durability: Durability, single_n: u64, batch_n: u64) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), durability);
+    let t = Instant::now();
+    for i in 0..single_n {
+        store.append(event("a", i)).unwrap();
+    }
+    let single = rate(single_n, t.elapsed());
+    let t = Instant::now();
+    for b in 0..batch_n / 1000 {
+        store
+            .append_batch((0..1000).map(|k| event("a", b * 1000 + k)).collect())
+            .unwrap();
+    }
+    (single, rate(batch_n, t.elapsed()))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map(|kb| format!("{:.1} GiB RAM", kb as f64 / 1048576.0))
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("?").to_owned();
+    format!(
+        "{cpu}, {cores} cores, {mem}, Linux {}; 1-min load average {load} at the end of the run (other builds were running)",
+        kernel.trim()
+    )
+}
+
+fn report() -> String {
+    let (g1, gb) = throughput(GROUP, 200_000, 1_000_000);
+    let (s1, sb) = throughput(Durability::Sync, 2_000, 100_000);
+
+    // 1M events: agent "mixed" holds 100k (25k of them messages), agent
+    // "chatty" holds 100k messages, 800k belong to 80 other agents.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), GROUP);
+    let fill = Instant::now();
+    for b in 0..1000u64 {
+        let batch = (0..1000u64)
+            .map(|k| {
+                let i = b * 1000 + k;
+                match i % 10 {
+                    0 => event("mixed", i / 10),
+                    1 => event("chatty", 0),
+                    _ => event(&format!("agent{}", i % 80), i),
+                }
+            })
+            .collect();
+        store.append_batch(batch).unwrap();
+    }
+    let fill = fill.elapsed();
+    let best = |f: &dyn Fn() -> usize| {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let n = f();
+                (t.elapsed(), n)
+            })
+            .min()
+            .unwrap()
+    };
+    let (mixed, mixed_n) = best(&|| store.messages_for("mixed").unwrap().len());
+    let (chatty, chatty_n) = best(&|| store.messages_for("chatty").unwrap().len());
+    let (events_for, events_n) = best(&|| store.events_for("mixed", None).unwrap().len());
+    assert_eq!((mixed_n, chatty_n, events_n), (25_000, 100_000, 100_000));
+    drop(store);
+    let reopen = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let s = open(dir.path(), GROUP);
+            let d = t.elapsed();
+            assert_eq!(s.last_seq(), 1_000_000);
+            d
+        })
+        .min()
+        .unwrap();
+
+    let machine = machine();
+    format!(
+        "## Event store (`cargo bench -p llmagent-events`)\n\n\
+         Machine: {}. Events of ~230 B JSON; each is a primary record plus 3–4 index entries (plus a covering copy for `agent.message`).\n\n\
+         | measurement | result | target |\n|---|---|---|\n\
+         | append, group mode (5 ms / 1000 events), one at a time | {g1} | ≥ 300k/s |\n\
+         | append, group mode, batches of 1000 | {gb} | ≥ 300k/s |\n\
+         | append, sync mode (fdatasync per append), one at a time | {s1} | — |\n\
+         | append, sync mode, batches of 1000 | {sb} | — |\n\
+         | fill 1M events (group, batches of 1000) | {} | — |\n\
+         | `messages_for` agent with 100k of 1M events, 25k of them messages | {} | ≤ 50 ms |\n\
+         | `messages_for` agent with 100k messages of 1M events | {} | — |\n\
+         | `events_for` agent with 100k of 1M events | {} | — |\n\
+         | reopen after 1M events (best of 3) | {} | ≤ 1 s |\n",
+        machine,
+        ms(fill),
+        ms(mixed),
+        ms(chatty),
+        ms(events_for),
+        ms(reopen),
+    )
+}
+
+fn write_results(section: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/RESULTS.md");
+    let (start, end) = ("<!-- events:start -->", "<!-- events:end -->");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmark results\n".into());
+    let block = format!("{start}\n{section}{end}");
+    let new = match (old.find(start), old.find(end)) {
+        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &old[..s], &old[e + end.len()..]),
+        _ => format!("{}\n{block}\n", old.trim_end()),
+    };
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, new).unwrap();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    criterion_benches(&mut c);
+    c.final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        let section = report();
+        print!("{section}");
+        write_results(&section);
+    }
+}

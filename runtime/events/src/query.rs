@@ -1,0 +1,318 @@
+//! Reading the store: every query is a range scan of one index.
+//!
+//! The driving index is chosen from the filters, most selective first:
+//! `since` → the time index from that instant; `agent` + topic
+//! `agent.message` → the covering messages index; `agent` → the agent
+//! index; exact `topic` → the topic index; `kind` → the kind index;
+//! topic `prefix` → the topic index over that prefix; nothing → the primary
+//! keyspace. Seq-ordered indexes start at `after_seq` and stop at `limit`
+//! (from the end for `tail`). Other filters are checked on the loaded
+//! event. Results are always in seq order.
+
+use fjall::Keyspace;
+
+use crate::error::{EventsError, Result};
+use crate::event::Event;
+use crate::keys;
+use crate::names::topic;
+use crate::store::{EventStore, Owner};
+use crate::time;
+
+/// A query; every filter given must match. `Query::default()` is "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Only this agent's events.
+    pub agent: Option<String>,
+    /// Only this exact topic.
+    pub topic: Option<String>,
+    /// Only topics starting with this.
+    pub prefix: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only events strictly later than this RFC 3339 instant.
+    pub since: Option<String>,
+    /// Only events with a greater seq (paging and `--follow`).
+    pub after_seq: Option<u64>,
+    /// At most this many events.
+    pub limit: Option<usize>,
+    /// With `limit`: the newest `limit` matches instead of the oldest
+    /// (still returned oldest first).
+    pub tail: bool,
+}
+
+enum Driver {
+    Ordered(Box<dyn DoubleEndedIterator<Item = Result<u64>>>),
+    Covering(Box<dyn DoubleEndedIterator<Item = Result<Event>>>),
+    Unordered(Vec<u64>),
+}
+
+impl EventStore {
+    /// Runs a query.
+    pub fn query(&self, q: &Query) -> Result<Vec<Event>> {
+        let owner = self.owner()?;
+        let since = q.since.as_deref().map(time::parse_ts).transpose()?;
+        let after = q.after_seq.unwrap_or(0);
+        let limit = q.limit.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let keep = |ev: &Event| -> bool {
+            q.agent
+                .as_ref()
+                .is_none_or(|a| ev.agent.as_ref() == Some(a))
+                && q.topic.as_ref().is_none_or(|t| *t == ev.topic)
+                && q.prefix
+                    .as_ref()
+                    .is_none_or(|p| ev.topic.starts_with(p.as_str()))
+                && q.kind.as_ref().is_none_or(|k| *k == ev.kind)
+                && ev.seq > after
+                && since.is_none_or(|s| time::parse_ts(&ev.ts).is_ok_and(|t| t > s))
+        };
+        let mut out = Vec::new();
+        let mut take = |ev: Event| {
+            if keep(&ev) {
+                out.push(ev);
+            }
+            out.len() >= limit
+        };
+        match driver(owner, q, since, after)? {
+            Driver::Unordered(mut seqs) => {
+                seqs.sort_unstable();
+                seqs.dedup();
+                if q.tail {
+                    seqs.reverse();
+                }
+                for seq in seqs {
+                    if let Some(ev) = load(owner, seq)?
+                        && take(ev)
+                    {
+                        break;
+                    }
+                }
+            }
+            Driver::Ordered(it) => {
+                let it: Box<dyn Iterator<Item = Result<u64>>> =
+                    if q.tail { Box::new(it.rev()) } else { it };
+                for seq in it {
+                    if let Some(ev) = load(owner, seq?)?
+                        && take(ev)
+                    {
+                        break;
+                    }
+                }
+            }
+            Driver::Covering(it) => {
+                let it: Box<dyn Iterator<Item = Result<Event>>> =
+                    if q.tail { Box::new(it.rev()) } else { it };
+                for ev in it {
+                    if take(ev?) {
+                        break;
+                    }
+                }
+            }
+        }
+        if q.tail {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` events, oldest first.
+    pub fn all(&self, limit: usize) -> Result<Vec<Event>> {
+        self.query(&Query {
+            limit: Some(limit),
+            tail: true,
+            ..Query::default()
+        })
+    }
+
+    /// Events of exactly this topic.
+    pub fn for_topic(&self, topic: &str) -> Result<Vec<Event>> {
+        self.query(&Query {
+            topic: Some(topic.to_owned()),
+            ..Query::default()
+        })
+    }
+
+    /// Events whose topic starts with `prefix`.
+    pub fn for_topic_prefix(&self, prefix: &str) -> Result<Vec<Event>> {
+        self.query(&Query {
+            prefix: Some(prefix.to_owned()),
+            ..Query::default()
+        })
+    }
+
+    /// Events of this kind (the seed's `for_type`).
+    pub fn for_type(&self, kind: &str) -> Result<Vec<Event>> {
+        self.query(&Query {
+            kind: Some(kind.to_owned()),
+            ..Query::default()
+        })
+    }
+
+    /// Events strictly later than the RFC 3339 instant `ts`.
+    pub fn since(&self, ts: &str) -> Result<Vec<Event>> {
+        self.query(&Query {
+            since: Some(ts.to_owned()),
+            ..Query::default()
+        })
+    }
+
+    /// An agent's events, optionally only those strictly later than `since`.
+    pub fn events_for(&self, agent: &str, since: Option<&str>) -> Result<Vec<Event>> {
+        self.query(&Query {
+            agent: Some(agent.to_owned()),
+            since: since.map(str::to_owned),
+            ..Query::default()
+        })
+    }
+
+    /// An agent's `agent.message` events in order: its conversation.
+    /// `data` holds `agent_id`, `role`, `content`.
+    pub fn messages_for(&self, agent: &str) -> Result<Vec<Event>> {
+        self.query(&Query {
+            agent: Some(agent.to_owned()),
+            topic: Some(topic::AGENT_MESSAGE.to_owned()),
+            ..Query::default()
+        })
+    }
+
+    /// The agent's current conversation: its `agent.message` events after
+    /// its latest `agent.session` marker (all of them when it has none).
+    /// Older messages stay in the store; this is what a restarted agent
+    /// continues from.
+    pub fn conversation_for(&self, agent: &str) -> Result<Vec<Event>> {
+        let marker = self.query(&Query {
+            agent: Some(agent.to_owned()),
+            topic: Some(topic::AGENT_SESSION.to_owned()),
+            limit: Some(1),
+            tail: true,
+            ..Query::default()
+        })?;
+        self.query(&Query {
+            agent: Some(agent.to_owned()),
+            topic: Some(topic::AGENT_MESSAGE.to_owned()),
+            after_seq: marker.last().map(|m| m.seq),
+            ..Query::default()
+        })
+    }
+
+    /// Up to `limit` events with a seq greater than `seq`, oldest first (for
+    /// `--follow` by polling).
+    pub fn after_seq(&self, seq: u64, limit: usize) -> Result<Vec<Event>> {
+        self.query(&Query {
+            after_seq: Some(seq),
+            limit: Some(limit),
+            ..Query::default()
+        })
+    }
+
+    /// The event with this seq, if stored.
+    pub fn get(&self, seq: u64) -> Result<Option<Event>> {
+        load(self.owner()?, seq)
+    }
+}
+
+fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Driver> {
+    let start = after.saturating_add(1);
+    if let Some(since) = since {
+        let mut seqs = Vec::new();
+        for g in owner
+            .index
+            .range(keys::ts_after(since).to_vec()..vec![keys::TS + 1])
+        {
+            let k = g.key()?;
+            if let Some(seq) = keys::ts_key_seq(&k).filter(|s| *s > after) {
+                seqs.push(seq);
+            }
+        }
+        return Ok(Driver::Unordered(seqs));
+    }
+    if let Some(agent) = &q.agent {
+        if q.topic.as_deref() == Some(topic::AGENT_MESSAGE) {
+            let lo = keys::owned_key(agent, &keys::seq_key(start));
+            let hi = keys::owned_key(agent, &[0xff; 8]);
+            let want = agent.len() + 9;
+            let it = owner
+                .messages
+                .range(lo..=hi)
+                .filter_map(move |g| match g.into_inner() {
+                    Ok((k, _)) if k.len() != want => None,
+                    Ok((_, v)) => Some(decode(&v)),
+                    Err(e) => Some(Err(e.into())),
+                });
+            return Ok(Driver::Covering(Box::new(it)));
+        }
+        return Ok(Driver::Ordered(str_index(
+            &owner.index,
+            keys::AGENT,
+            agent,
+            start,
+        )));
+    }
+    if let Some(t) = &q.topic {
+        return Ok(Driver::Ordered(str_index(
+            &owner.index,
+            keys::TOPIC,
+            t,
+            start,
+        )));
+    }
+    if let Some(k) = &q.kind {
+        return Ok(Driver::Ordered(str_index(
+            &owner.index,
+            keys::KIND,
+            k,
+            start,
+        )));
+    }
+    if let Some(p) = &q.prefix {
+        let mut prefix = vec![keys::TOPIC];
+        prefix.extend_from_slice(p.as_bytes());
+        let mut seqs = Vec::new();
+        for g in owner.index.prefix(&prefix) {
+            let k = g.key()?;
+            if let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after) {
+                seqs.push(seq);
+            }
+        }
+        return Ok(Driver::Unordered(seqs));
+    }
+    let it = owner.events.range(keys::seq_key(start)..).map(|g| {
+        g.key()
+            .map_err(EventsError::from)
+            .map(|k| keys::decode_seq(&k).unwrap_or(0))
+    });
+    Ok(Driver::Ordered(Box::new(it)))
+}
+
+/// Seqs of `tag|s|0|seq` entries for exactly `s`, from `start`, in order.
+fn str_index(
+    index: &Keyspace,
+    tag: u8,
+    s: &str,
+    start: u64,
+) -> Box<dyn DoubleEndedIterator<Item = Result<u64>>> {
+    let lo = keys::str_key(tag, s, start);
+    let hi = keys::str_key(tag, s, u64::MAX);
+    let len = s.len();
+    Box::new(index.range(lo..=hi).filter_map(move |g| match g.key() {
+        Ok(k) => keys::str_key_seq(&k, len).map(Ok),
+        Err(e) => Some(Err(e.into())),
+    }))
+}
+
+pub(crate) fn load(owner: &Owner, seq: u64) -> Result<Option<Event>> {
+    owner
+        .events
+        .get(keys::seq_key(seq))?
+        .map(|v| decode(&v))
+        .transpose()
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<Event> {
+    serde_json::from_slice(bytes).map_err(|e| EventsError::Corrupt {
+        keyspace: "events",
+        detail: e.to_string(),
+    })
+}

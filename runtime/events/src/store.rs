@@ -1,0 +1,426 @@
+//! The store: opening, ownership, appends, durability.
+//!
+//! One process at a time *owns* a store directory (fjall allows one
+//! process per database; ownership is an `flock` on `owner.lock`, which also
+//! holds the owner's pid). Other processes open it with
+//! [`EventStore::open_or_spool`] and become *spool writers*: their appends
+//! go to a file of their own under `spool/`, and the owner ingests them
+//! (see [`crate::spool`]).
+
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+use crate::background::{Background, Syncer};
+use crate::bus::{Bus, DEFAULT_CAPACITY, Filter, Subscription};
+use crate::config::{Durability, Retention, StoreConfig};
+use crate::error::{EventsError, Result};
+use crate::event::{Event, NewEvent};
+use crate::keys;
+use crate::redact::Redaction;
+use crate::spool::SpoolWriter;
+use crate::time;
+
+/// Whether this handle owns the database or spools into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreRole {
+    /// This process holds the database: appends, queries, retention.
+    Owner,
+    /// Another process owns it: appends go to a spool file, queries fail
+    /// with `events.not_owner`.
+    SpoolWriter,
+}
+
+/// A cheap-to-clone handle on an event store. Closing happens when the last
+/// clone is dropped (a final fsync, background threads stopped).
+#[derive(Clone)]
+pub struct EventStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) path: PathBuf,
+    pub(crate) backend: Backend,
+    pub(crate) bus: Bus,
+    pub(crate) redaction: Redaction,
+    pub(crate) failures: AtomicU64,
+    pub(crate) last_failure: Mutex<Option<String>>,
+}
+
+pub(crate) enum Backend {
+    Owner(Box<Owner>),
+    Spool(SpoolWriter),
+}
+
+pub(crate) struct Owner {
+    pub(crate) db: Database,
+    pub(crate) db_dir: PathBuf,
+    pub(crate) events: Keyspace,
+    pub(crate) index: Keyspace,
+    pub(crate) messages: Keyspace,
+    pub(crate) meta: Keyspace,
+    pub(crate) memory: Keyspace,
+    pub(crate) write: Mutex<WriteState>,
+    pub(crate) durability: Durability,
+    pub(crate) retention: Retention,
+    pub(crate) syncer: Option<Arc<Syncer>>,
+    pub(crate) background: Mutex<Option<Background>>,
+    _lock: File,
+}
+
+/// Guarded by `Owner::write`: everything an append must see atomically.
+pub(crate) struct WriteState {
+    pub(crate) last_seq: u64,
+    pub(crate) bytes: u64,
+}
+
+const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
+pub(crate) const META_BYTES: &[u8] = b"bytes";
+
+/// An event about to be committed, with its timestamp when it already has
+/// one (spooled events keep the time they were emitted).
+pub(crate) struct Pending {
+    pub(crate) event: NewEvent,
+    pub(crate) ts: Option<(i64, String)>,
+}
+
+impl EventStore {
+    /// Opens (or creates) the store and becomes its owner. Fails with
+    /// `events.locked` when another process owns it.
+    pub fn open(config: StoreConfig) -> Result<Self> {
+        let lock = acquire_owner_lock(&config.path)?;
+        let owner = open_owner(&config, lock)?;
+        let store = Self::from_backend(&config, Backend::Owner(Box::new(owner)));
+        store.ingest_spool();
+        if let Backend::Owner(owner) = &store.inner.backend
+            && let Ok(mut bg) = owner.background.lock()
+        {
+            *bg = Some(Background::start(&store, &config));
+        }
+        Ok(store)
+    }
+
+    /// Opens as owner if possible, else as a spool writer (for short-lived
+    /// writers such as `llmagent tools call` while another process owns the
+    /// store).
+    pub fn open_or_spool(config: StoreConfig) -> Result<Self> {
+        match Self::open(config.clone()) {
+            Err(EventsError::Locked { .. }) => {
+                let spool = SpoolWriter::create(&config.path, config.durability)?;
+                Ok(Self::from_backend(&config, Backend::Spool(spool)))
+            }
+            other => other,
+        }
+    }
+
+    fn from_backend(config: &StoreConfig, backend: Backend) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                path: config.path.clone(),
+                backend,
+                bus: Bus::default(),
+                redaction: config.redaction.clone(),
+                failures: AtomicU64::new(0),
+                last_failure: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Owner or spool writer.
+    pub fn role(&self) -> StoreRole {
+        match self.inner.backend {
+            Backend::Owner(_) => StoreRole::Owner,
+            Backend::Spool(_) => StoreRole::SpoolWriter,
+        }
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub(crate) fn owner(&self) -> Result<&Owner> {
+        match &self.inner.backend {
+            Backend::Owner(o) => Ok(o),
+            Backend::Spool(_) => Err(EventsError::NotOwner),
+        }
+    }
+
+    /// Appends one event; see [`EventStore::append_batch`].
+    pub fn append(&self, event: NewEvent) -> Result<Event> {
+        let mut out = self.append_batch(vec![event])?;
+        out.pop().ok_or(EventsError::Closed)
+    }
+
+    /// Appends events atomically (all or none), in order, redacted, and
+    /// returns them as stored. Returns after the fsync in
+    /// [`Durability::Sync`], after the write to the OS in
+    /// [`Durability::Group`].
+    pub fn append_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Event>> {
+        let pending = events
+            .into_iter()
+            .map(|event| Pending { event, ts: None })
+            .collect();
+        self.commit(pending, &[])
+    }
+
+    /// Redacts, assigns seq (and ts where missing), commits one atomic
+    /// batch with `extra_meta`, publishes, and applies the durability mode.
+    pub(crate) fn commit(
+        &self,
+        mut pending: Vec<Pending>,
+        extra_meta: &[(Vec<u8>, u64)],
+    ) -> Result<Vec<Event>> {
+        for p in &mut pending {
+            self.inner.redaction.redact(&mut p.event.data);
+        }
+        let owner = match &self.inner.backend {
+            Backend::Owner(o) => o,
+            Backend::Spool(s) => {
+                let events = s.append(pending)?;
+                self.publish(&events);
+                return Ok(events);
+            }
+        };
+        let now = time::now();
+        let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
+        // Buffer: each commit is written to the OS before it returns, so a
+        // process crash loses nothing acknowledged; fsync is separate.
+        let mut batch = owner.db.batch().durability(Some(PersistMode::Buffer));
+        let mut events = Vec::with_capacity(pending.len());
+        let mut seq = st.last_seq;
+        let mut bytes = st.bytes;
+        for p in pending {
+            seq += 1;
+            let (micros, ts) = p.ts.unwrap_or_else(|| now.clone());
+            let ev = p.event.into_event(seq, ts);
+            let json = serde_json::to_vec(&ev).map_err(|e| EventsError::Storage(e.to_string()))?;
+            bytes += json.len() as u64;
+            batch.insert(&owner.index, keys::str_key(keys::TOPIC, &ev.topic, seq), []);
+            batch.insert(&owner.index, keys::str_key(keys::KIND, &ev.kind, seq), []);
+            batch.insert(&owner.index, keys::ts_key(micros, seq), []);
+            if let Some(agent) = &ev.agent {
+                batch.insert(&owner.index, keys::str_key(keys::AGENT, agent, seq), []);
+                if ev.topic == crate::names::topic::AGENT_MESSAGE {
+                    batch.insert(
+                        &owner.messages,
+                        keys::owned_key(agent, &keys::seq_key(seq)),
+                        json.clone(),
+                    );
+                }
+            }
+            batch.insert(&owner.events, keys::seq_key(seq), json);
+            events.push(ev);
+        }
+        batch.insert(&owner.meta, META_LAST_SEQ, seq.to_be_bytes());
+        batch.insert(&owner.meta, META_BYTES, bytes.to_be_bytes());
+        for (k, v) in extra_meta {
+            batch.insert(&owner.meta, k.clone(), v.to_be_bytes());
+        }
+        batch.commit()?;
+        st.last_seq = seq;
+        st.bytes = bytes;
+        self.publish(&events);
+        drop(st);
+        match (&owner.durability, &owner.syncer) {
+            (Durability::Sync, _) => sync_journal(owner)?,
+            (Durability::Group { .. }, Some(syncer)) => syncer.note(events.len()),
+            (Durability::Group { .. }, None) => {}
+        }
+        Ok(events)
+    }
+
+    fn publish(&self, events: &[Event]) {
+        if self.inner.bus.subscriber_count() > 0 {
+            let arcs: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
+            self.inner.bus.publish(&arcs);
+        }
+    }
+
+    /// Subscribes to new events with the default queue size.
+    pub fn subscribe(&self, filter: Filter) -> Subscription {
+        self.inner.bus.subscribe(filter, DEFAULT_CAPACITY)
+    }
+
+    /// Subscribes with a queue of `capacity` events.
+    pub fn subscribe_with_capacity(&self, filter: Filter, capacity: usize) -> Subscription {
+        self.inner.bus.subscribe(filter, capacity)
+    }
+
+    /// Live subscriptions (dropped ones are removed at the next publish).
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.bus.subscriber_count()
+    }
+
+    /// Forces an fsync of everything appended so far (any mode).
+    pub fn sync(&self) -> Result<()> {
+        match &self.inner.backend {
+            Backend::Owner(o) => Ok(o.db.persist(PersistMode::SyncData)?),
+            Backend::Spool(s) => s.sync(),
+        }
+    }
+
+    /// The highest seq assigned so far (0 for an empty store or a spool writer).
+    pub fn last_seq(&self) -> u64 {
+        self.owner()
+            .ok()
+            .and_then(|o| o.write.lock().ok().map(|s| s.last_seq))
+            .unwrap_or(0)
+    }
+
+    /// Encoded size of the stored events (what `max_bytes` retention counts).
+    pub fn stored_bytes(&self) -> u64 {
+        self.owner()
+            .ok()
+            .and_then(|o| o.write.lock().ok().map(|s| s.bytes))
+            .unwrap_or(0)
+    }
+
+    /// Store failures seen by [`crate::Events::emit`] and the background
+    /// threads since open (for `doctor`).
+    pub fn failures(&self) -> u64 {
+        self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    /// The most recent of those failures.
+    pub fn last_failure(&self) -> Option<String> {
+        self.inner.last_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    pub(crate) fn record_failure(&self, what: &str, err: &EventsError) {
+        self.inner.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(code = err.code(), "event store: {what}: {err}");
+        if let Ok(mut last) = self.inner.last_failure.lock() {
+            *last = Some(format!("{what}: {err}"));
+        }
+    }
+}
+
+/// `fdatasync`s the active journal through a file descriptor of our own,
+/// so that appenders keep committing while one thread waits for the disk
+/// (fjall's `persist` would hold its journal lock during the fsync).
+/// Correct because every commit is already written to the OS, fjall fsyncs
+/// a journal before it rotates to the next, and fjall names journals
+/// `<n>.jnl` with increasing `n`: syncing the newest one as listed *after*
+/// the commit covers it. Falls back to fjall's `persist` on any surprise.
+pub(crate) fn sync_journal(owner: &Owner) -> Result<()> {
+    let newest = std::fs::read_dir(&owner.db_dir).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                let id: u64 = name.to_str()?.strip_suffix(".jnl")?.parse().ok()?;
+                Some((id, e.path()))
+            })
+            .max_by_key(|(id, _)| *id)
+    });
+    match newest.map(|(_, p)| File::open(p).and_then(|f| f.sync_data())) {
+        Some(Ok(())) => Ok(()),
+        _ => Ok(owner.db.persist(PersistMode::SyncData)?),
+    }
+}
+
+fn acquire_owner_lock(path: &Path) -> Result<File> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| EventsError::io(format!("creating {}", path.display()), e))?;
+    let lock_path = path.join("owner.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| EventsError::io(format!("opening {}", lock_path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let holder = file
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse().ok());
+            return Err(EventsError::Locked {
+                path: path.to_owned(),
+                holder,
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(EventsError::io(
+                format!("locking {}", lock_path.display()),
+                e,
+            ));
+        }
+    }
+    let pid = std::process::id().to_string();
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(pid.as_bytes()));
+    written.map_err(|e| EventsError::io(format!("writing {}", lock_path.display()), e))?;
+    Ok(file)
+}
+
+fn open_owner(config: &StoreConfig, lock: File) -> Result<Owner> {
+    // The journal is replayed at open: cap it at fjall's minimum (64 MiB,
+    // default 512 MiB) so that reopening after a crash stays well under a
+    // second; memtables are flushed to tables when it fills.
+    let db_dir = config.path.join("db");
+    let db = Database::builder(&db_dir)
+        .max_journaling_size(MAX_JOURNAL_BYTES)
+        .open()?;
+    let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+    let (events, index, messages, meta, memory) = (
+        ks("events")?,
+        ks("index")?,
+        ks("messages")?,
+        ks("meta")?,
+        ks("memory")?,
+    );
+    let meta_u64 = |k: &[u8]| -> Result<u64> {
+        Ok(meta.get(k)?.and_then(|v| keys::decode_seq(&v)).unwrap_or(0))
+    };
+    let last_key = match events.last_key_value() {
+        Some(g) => keys::decode_seq(&g.key()?).unwrap_or(0),
+        None => 0,
+    };
+    let last_seq = meta_u64(META_LAST_SEQ)?.max(last_key);
+    let bytes = meta_u64(META_BYTES)?;
+    let syncer = match config.durability {
+        Durability::Group { .. } => Some(Arc::new(Syncer::default())),
+        Durability::Sync => None,
+    };
+    Ok(Owner {
+        db,
+        db_dir,
+        events,
+        index,
+        messages,
+        meta,
+        memory,
+        write: Mutex::new(WriteState { last_seq, bytes }),
+        durability: config.durability,
+        retention: config.retention,
+        syncer,
+        background: Mutex::new(None),
+        _lock: lock,
+    })
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Backend::Owner(owner) = &self.backend {
+            if let Some(bg) = owner.background.lock().ok().and_then(|mut b| b.take()) {
+                bg.stop();
+            }
+            if let Err(e) = owner.db.persist(PersistMode::SyncAll) {
+                tracing::error!("event store: final fsync failed: {e}");
+            }
+        }
+    }
+}
