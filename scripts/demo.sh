@@ -17,3 +17,5 @@ set -x
 "$bin" tools call --policy "$policy" --role default crypto sha256 --args '{"data":"hello"}'
 "$bin" tools call --policy "$policy" --role default file read --args '{"path":"/tmp/llmagent/note.txt"}'
 "$bin" tools call --policy "$policy" --role default file read --args '{"path":"/etc/shadow"}' || echo "(refused, exit $?)"
+"$bin" tools call --policy "$policy" --role ops bash exec --args '{"command":"ls /tmp/llmagent; cat /etc/shadow"}' || echo "(bash ran, but the kernel refused /etc/shadow: exit $?)"
+"$bin" events --limit 8

@@ -7,6 +7,7 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings;
 use crate::exec::ExecPolicy;
 use crate::fs::FsPolicy;
+use crate::proc::ProcPolicy;
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
@@ -23,6 +24,8 @@ pub struct Grants {
     pub fs: FsPolicy,
     /// `[roles.<role>.exec]`.
     pub exec: ExecPolicy,
+    /// `[roles.<role>.proc]`.
+    pub proc: ProcPolicy,
     /// The role's `max_output_bytes`: no capability hands a tool more than
     /// this in one answer (a file read, an exec stream).
     pub max_output_bytes: u64,
@@ -35,6 +38,7 @@ impl Grants {
             role: role.to_owned(),
             fs: FsPolicy::deny_all(role),
             exec: ExecPolicy::deny_all(role),
+            proc: ProcPolicy::deny_all(role),
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
     }

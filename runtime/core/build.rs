@@ -10,6 +10,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_bash", "bash"),
     ("llmagent_crypto", "crypto"),
     ("llmagent_file", "file"),
+    ("llmagent_proc", "proc"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -21,7 +22,7 @@ fn main() {
     let tools = root.join("tools-wasm");
     let out = PathBuf::from(env("OUT_DIR"));
 
-    for dir in ["guest", "bash", "crypto", "file", "testbed"] {
+    for dir in ["guest", "bash", "crypto", "file", "proc", "testbed"] {
         println!(
             "cargo:rerun-if-changed={}",
             tools.join(dir).join("src").display()

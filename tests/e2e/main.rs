@@ -10,3 +10,4 @@ mod exec;
 mod file;
 mod harness;
 mod limits;
+mod proc;

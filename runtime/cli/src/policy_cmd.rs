@@ -88,6 +88,7 @@ fn role_json(role: &Role) -> Value {
         },
         "fs": role.grants.fs.summary(),
         "exec": role.grants.exec.summary(),
+        "proc": role.grants.proc.summary(),
     })
 }
 
@@ -113,9 +114,8 @@ fn print_role(role: &Role) {
     );
     print_capability("fs:", &role.grants.fs.summary());
     print_capability("exec:", &role.grants.exec.summary());
-    println!(
-        "  other capabilities: none (proc, net, systemd, dbus, udev, inotify, http are denied)"
-    );
+    print_capability("proc:", &role.grants.proc.summary());
+    println!("  other capabilities: none (net, systemd, dbus, udev, inotify, http are denied)");
 }
 
 fn print_capability(label: &str, lines: &[String]) {

@@ -24,6 +24,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "file",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm")),
     },
+    Builtin {
+        name: "proc",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/proc.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::error::RuntimeError;
 
@@ -19,6 +19,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// Engine settings that change the machine code wasmtime produces. They are
 /// part of the cache key: a `.cwasm` only loads into an identical engine.
 const SETTINGS: &[(&str, &str)] = &[
+    ("allocator", "pooling-or-on-demand"),
     ("epoch_interruption", "true"),
     ("opt_level", "speed"),
     ("wasm_component_model", "true"),
@@ -34,13 +35,19 @@ pub(crate) struct SandboxEngine {
 
 impl SandboxEngine {
     /// Builds the engine and starts its ticker.
+    ///
+    /// Instances come from wasmtime's pooling allocator: slots reserved once
+    /// and reused make a fresh instance per call about a quarter cheaper
+    /// (see `bench/RESULTS.md`). Where the reservation fails (a tight
+    /// `ulimit -v`), the engine falls back to allocating on demand.
     pub(crate) fn new() -> Result<Self, RuntimeError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        config.cranelift_opt_level(OptLevel::Speed);
-        config.cranelift_nan_canonicalization(false);
-        let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let engine = match Engine::new(&config(true)) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand");
+                Engine::new(&config(false)).map_err(|e| RuntimeError::Engine(e.to_string()))?
+            }
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
@@ -97,6 +104,36 @@ impl Drop for SandboxEngine {
     }
 }
 
+/// The engine configuration; `pooling` picks the instance allocator, which
+/// does not change the compiled code (both share one cache entry).
+fn config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    config.cranelift_opt_level(OptLevel::Speed);
+    config.cranelift_nan_canonicalization(false);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        // Sized for MAX_CONCURRENT_CALLS instances of a typical component
+        // (one core instance per std adapter, a memory or two, a few tables).
+        pool.total_component_instances(MAX_CONCURRENT_CALLS);
+        pool.total_core_instances(MAX_CONCURRENT_CALLS * 4);
+        pool.total_memories(MAX_CONCURRENT_CALLS * 2);
+        pool.total_tables(MAX_CONCURRENT_CALLS * 4);
+        pool.max_memory_size(MAX_MEMORY_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Tool instances alive at once (each call has one); calls beyond this are
+/// refused as `too_busy` rather than queued inside wasmtime.
+pub(crate) const MAX_CONCURRENT_CALLS: u32 = 256;
+
+/// Largest linear memory a pooled slot may grow to: the policy's ceiling
+/// for `memory_mib` (4 GiB); the role's own limit is enforced per call.
+const MAX_MEMORY_BYTES: usize = 4 << 30;
+
 /// The wasmtime version this binary was built with, read from `Cargo.lock`
 /// by the build script.
 pub(crate) fn wasmtime_version() -> &'static str {
@@ -118,7 +155,9 @@ mod tests {
     fn fingerprint_names_version_and_settings() {
         let f = SandboxEngine::fingerprint();
         assert!(
-            f.starts_with("wasmtime=48.0.8;epoch_interruption=true;"),
+            f.starts_with(
+                "wasmtime=48.0.8;allocator=pooling-or-on-demand;epoch_interruption=true;"
+            ),
             "{f}"
         );
     }

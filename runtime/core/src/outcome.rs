@@ -49,7 +49,7 @@ pub struct ToolSuccess {
 /// code: the tool's own (`invalid_args`, `file_error`, `denied` …) or the
 /// runtime's (`invalid_tool`, `unknown_command`, `tool_not_permitted`,
 /// `approval_required`, `timeout`, `memory_limit`, `tool_crashed`,
-/// `output_too_large`, `invalid_output`).
+/// `output_too_large`, `invalid_output`, `too_busy`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ToolFailure {
     /// Stable machine code.

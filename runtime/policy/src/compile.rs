@@ -11,6 +11,7 @@ use std::sync::Arc;
 use host_capabilities::Grants;
 use host_capabilities::exec::ExecPolicy;
 use host_capabilities::fs::FsPolicy;
+use host_capabilities::proc::ProcPolicy;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -262,10 +263,24 @@ fn compile_role(
             })?
         }
     };
+    let proc = match &raw.proc {
+        None => ProcPolicy::deny_all(role),
+        Some(proc) => ProcPolicy::compile(role, proc.get_ref()).map_err(|e| {
+            let span = span::find(&cx.root, &["roles", role, "proc", &e.key])
+                .unwrap_or_else(|| proc.span());
+            cx.invalid(
+                span,
+                Some(&format!("{section}.proc")),
+                Some(&e.key),
+                e.message,
+            )
+        })?,
+    };
     let grants = Grants {
         role: role.to_owned(),
         fs,
         exec,
+        proc,
         max_output_bytes: limits.max_output_bytes,
     };
     Ok(Role {

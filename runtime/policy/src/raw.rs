@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use host_capabilities::exec::ExecToml;
 use host_capabilities::fs::FsToml;
+use host_capabilities::proc::ProcToml;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
@@ -68,10 +69,10 @@ pub(crate) struct RoleToml {
 
     pub fs: Option<Spanned<FsToml>>,
     pub exec: Option<Spanned<ExecToml>>,
+    pub proc: Option<Spanned<ProcToml>>,
 
     /// Known to the design, not implemented in this version: present only
     /// so the compile step can refuse them by name.
-    pub proc: Option<Spanned<IgnoredAny>>,
     pub net: Option<Spanned<IgnoredAny>>,
     pub systemd: Option<Spanned<IgnoredAny>>,
     pub dbus: Option<Spanned<IgnoredAny>>,
@@ -94,7 +95,6 @@ impl RoleToml {
     /// The sections this version refuses, with their spans, in file order.
     pub fn unavailable(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         let all = [
-            ("proc", &self.proc),
             ("net", &self.net),
             ("systemd", &self.systemd),
             ("dbus", &self.dbus),

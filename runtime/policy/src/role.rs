@@ -192,6 +192,7 @@ mod tests {
                 role: "ops".into(),
                 fs: host_capabilities::fs::FsPolicy::deny_all("ops"),
                 exec: host_capabilities::exec::ExecPolicy::deny_all("ops"),
+                proc: host_capabilities::proc::ProcPolicy::deny_all("ops"),
                 max_output_bytes: Limits::default().max_output_bytes,
             }),
         }

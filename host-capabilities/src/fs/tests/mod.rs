@@ -72,6 +72,7 @@ impl Fx {
             role: "default".into(),
             fs: FsPolicy::compile("default", &raw).unwrap(),
             exec: crate::exec::ExecPolicy::deny_all("default"),
+            proc: crate::proc::ProcPolicy::deny_all("default"),
             max_output_bytes,
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())
