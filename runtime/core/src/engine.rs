@@ -38,7 +38,9 @@ impl SandboxEngine {
     ///
     /// Instances come from wasmtime's pooling allocator: slots reserved once
     /// and reused make a fresh instance per call about a quarter cheaper
-    /// (see `bench/RESULTS.md`). Where the reservation fails (a tight
+    /// (see `bench/RESULTS.md`). Keeping freed memory resident
+    /// (`linear_memory_keep_resident`) was measured too and made calls
+    /// slower: zeroing 1 MiB costs more than the page faults it saves. Where the reservation fails (a tight
     /// `ulimit -v`), the engine falls back to allocating on demand.
     pub(crate) fn new() -> Result<Self, RuntimeError> {
         let engine = match Engine::new(&config(true)) {

@@ -125,20 +125,31 @@ impl Runtime {
         Ok(self.inner.policy.role(role)?.decide(tool, action))
     }
 
-    /// Calls a tool on a runtime worker-free thread: the sandbox runs on
-    /// tokio's blocking pool, so neither a long tool nor a blocking
-    /// capability holds up the async runtime.
+    /// Calls a tool without holding up the async runtime: neither a long
+    /// tool nor a blocking capability stalls other tasks.
+    ///
+    /// The calling task itself waits for the call, as with any `.await`;
+    /// on a multi-threaded runtime the other branches of a `select!` in the
+    /// *same* task are not polled meanwhile, so to cancel a call from the
+    /// outside, spawn it as a task of its own. Every call ends by its
+    /// role's timeout in any case.
     pub async fn call(&self, request: CallRequest) -> Result<CallOutcome, RuntimeError> {
-        let this = self.clone();
-        // The blocking thread carries the caller's agent and request context,
-        // so events recorded during the call are attributed to its turn.
+        // On a multi-threaded runtime the call runs in place: the worker
+        // becomes a blocking thread and hands its other tasks to a fresh
+        // worker, which costs far less than a hop to the blocking pool.
+        // A current-thread runtime cannot do that, so the call goes to the
+        // blocking pool. Either way the caller's agent and request context
+        // travel with it, so events recorded during the call belong to its
+        // turn.
         let scope = llmagent_events::current_scope();
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            return tokio::task::block_in_place(|| llmagent_events::sync_scope(scope, || self.call_blocking(&request)));
+        }
+        let this = self.clone();
         let work = move || llmagent_events::sync_scope(scope, || this.call_blocking(&request));
         match tokio::task::spawn_blocking(work).await {
             Ok(outcome) => outcome,
-            Err(e) => Err(RuntimeError::Engine(format!(
-                "the tool call's thread failed: {e}"
-            ))),
+            Err(e) => Err(RuntimeError::Engine(format!("the tool call's thread failed: {e}"))),
         }
     }
 
