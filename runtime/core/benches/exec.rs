@@ -6,18 +6,18 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark should stop loudly
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::Criterion;
+use report::{fmt_ns, median_ns, write_section};
+
+#[path = "report/mod.rs"]
+mod report;
 use host_capabilities::NullSink;
 use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
 use llmagent_policy::Policy;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn runtime(dir: &Path) -> Runtime {
     let text =
@@ -62,41 +62,12 @@ fn main() {
     write_results();
 }
 
-fn median_ns(name: &str) -> Option<f64> {
-    let path = root()
-        .join("target/criterion")
-        .join(name)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.2} µs", ns / 1e3)
-    }
-}
-
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let landlock = host_capabilities::exec::kernel_abi().map_or_else(
         || "no Landlock".to_owned(),
         |abi| format!("Landlock ABI {}", abi as i32),
     );
-    format!("{cpu}, {cores} cores, Linux {}, {landlock}", kernel.trim())
+    format!("{}, {landlock}", report::machine())
 }
 
 fn write_results() {
@@ -126,24 +97,5 @@ fn write_results() {
         "exec_native_bash_true",
         "`bash -c true` spawned natively and waited for",
     ));
-    let path = root().join("bench/RESULTS.md");
-    if let Err(e) = write_section(&path, "exec", &out) {
-        eprintln!("cannot write {}: {e}", path.display());
-    } else {
-        println!("wrote {}", path.display());
-    }
-}
-
-/// Replaces this benchmark's section of the shared results file (between
-/// `<!-- NAME:start -->` and `<!-- NAME:end -->`), leaving other sections.
-fn write_section(path: &Path, name: &str, body: &str) -> std::io::Result<()> {
-    let start = format!("<!-- {name}:start -->");
-    let end = format!("<!-- {name}:end -->");
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmark results\n\n".into());
-    let block = format!("{start}\n{body}{end}");
-    let new = match (old.find(&start), old.find(&end)) {
-        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + end.len()..]),
-        _ => format!("{}\n{block}\n", old.trim_end()),
-    };
-    std::fs::write(path, new)
+    write_section("exec", &out);
 }

@@ -19,6 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use report::{fmt_ns, machine, median_ns, root, write_section};
+
+#[path = "report/mod.rs"]
+mod report;
 use host_capabilities::{Capabilities, Grants, NullSink, ToolWorldPre};
 use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
 use llmagent_policy::Policy;
@@ -26,10 +30,6 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn testbed() -> PathBuf {
     root().join("tools-wasm/target/wasm32-wasip2/release/llmagent_testbed.wasm")
@@ -190,57 +190,6 @@ fn main() {
     write_results(first_compile, cold_load);
 }
 
-fn median_ns(name: &str) -> Option<f64> {
-    let path = root()
-        .join("target/criterion")
-        .join(name)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().next().map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<u64>()
-                    .unwrap_or(0)
-            })
-        })
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {cores} cores, {} GiB, Linux {}",
-        mem >> 20,
-        kernel.trim()
-    )
-}
-
 fn write_results(first_compile: Duration, cold_load: Duration) {
     let floor = median_ns("floor");
     let row = |name: &str, what: &str| -> String {
@@ -282,24 +231,5 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
         fmt_ns(first_compile.as_nanos() as f64),
         fmt_ns(cold_load.as_nanos() as f64)
     ));
-    let path = root().join("bench/RESULTS.md");
-    if let Err(e) = write_section(&path, "sandbox", &out) {
-        eprintln!("cannot write {}: {e}", path.display());
-    } else {
-        println!("wrote {}", path.display());
-    }
-}
-
-/// Replaces this benchmark's section of the shared results file (between
-/// `<!-- NAME:start -->` and `<!-- NAME:end -->`), leaving other sections.
-fn write_section(path: &Path, name: &str, body: &str) -> std::io::Result<()> {
-    let start = format!("<!-- {name}:start -->");
-    let end = format!("<!-- {name}:end -->");
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmark results\n\n".into());
-    let block = format!("{start}\n{body}{end}");
-    let new = match (old.find(&start), old.find(&end)) {
-        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + end.len()..]),
-        _ => format!("{}\n{block}\n", old.trim_end()),
-    };
-    std::fs::write(path, new)
+    write_section("sandbox", &out);
 }

@@ -142,14 +142,20 @@ impl Runtime {
         // travel with it, so events recorded during the call belong to its
         // turn.
         let scope = llmagent_events::current_scope();
-        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-            return tokio::task::block_in_place(|| llmagent_events::sync_scope(scope, || self.call_blocking(&request)));
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(|| {
+                llmagent_events::sync_scope(scope, || self.call_blocking(&request))
+            });
         }
         let this = self.clone();
         let work = move || llmagent_events::sync_scope(scope, || this.call_blocking(&request));
         match tokio::task::spawn_blocking(work).await {
             Ok(outcome) => outcome,
-            Err(e) => Err(RuntimeError::Engine(format!("the tool call's thread failed: {e}"))),
+            Err(e) => Err(RuntimeError::Engine(format!(
+                "the tool call's thread failed: {e}"
+            ))),
         }
     }
 

@@ -173,10 +173,25 @@ pub(crate) fn invoke(
 ) -> RawOutcome {
     let started = Instant::now();
     let (mut store, stdout, stderr) = new_store(engine, grants, sink, limits);
-    let called = pre.instantiate(&mut store).and_then(|instance| {
-        instance
-            .llmagent_tools_tool()
-            .call_invoke(&mut store, action, args_json)
+    // A panic in a host function unwinds through the guest to here; it is a
+    // host bug, but it must cost this call only, never the process.
+    let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pre.instantiate(&mut store).and_then(|instance| {
+            instance
+                .llmagent_tools_tool()
+                .call_invoke(&mut store, action, args_json)
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        tracing::error!(action, panic = %what, "a host capability panicked during a tool call");
+        Err(wasmtime::Error::msg(format!(
+            "host capability failed: {what}"
+        )))
     });
     let duration = started.elapsed();
     let memory_refused = store.data().limiter.memory_refused;
