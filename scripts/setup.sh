@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building llmagent needs on a fresh machine: the wasm32-wasip2
-# Rust target (tools are WebAssembly components). Idempotent and quiet when
-# everything is already there.
+# Installs what building and testing llmagent needs on a fresh Debian
+# machine: the wasm32-wasip2 Rust target (tools are WebAssembly components)
+# and dbus-daemon (the systemd tests run a private bus). Idempotent and quiet
+# when everything is already there.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null; then
@@ -11,4 +12,21 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     echo "setup: installing the wasm32-wasip2 Rust target"
     rustup target add wasm32-wasip2
+fi
+
+missing=()
+command -v dbus-daemon >/dev/null || missing+=(dbus)
+if ((${#missing[@]})); then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null; then
+            sudo="sudo"
+        else
+            echo "error: Debian packages missing (${missing[*]}) and not root; install them and rerun" >&2
+            exit 1
+        fi
+    fi
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -9,6 +9,7 @@ use crate::exec::ExecPolicy;
 use crate::fs::FsPolicy;
 use crate::proc::ProcPolicy;
 use crate::sink::Sink;
+use crate::systemd::SystemdPolicy;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
 /// model's context and a tool instance's memory.
@@ -26,6 +27,8 @@ pub struct Grants {
     pub exec: ExecPolicy,
     /// `[roles.<role>.proc]`.
     pub proc: ProcPolicy,
+    /// `[roles.<role>.systemd]`.
+    pub systemd: SystemdPolicy,
     /// The role's `max_output_bytes`: no capability hands a tool more than
     /// this in one answer (a file read, an exec stream).
     pub max_output_bytes: u64,
@@ -39,6 +42,7 @@ impl Grants {
             fs: FsPolicy::deny_all(role),
             exec: ExecPolicy::deny_all(role),
             proc: ProcPolicy::deny_all(role),
+            systemd: SystemdPolicy::deny_all(role),
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
     }

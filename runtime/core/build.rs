@@ -11,6 +11,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_crypto", "crypto"),
     ("llmagent_file", "file"),
     ("llmagent_proc", "proc"),
+    ("llmagent_systemd", "systemd"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -22,7 +23,9 @@ fn main() {
     let tools = root.join("tools-wasm");
     let out = PathBuf::from(env("OUT_DIR"));
 
-    for dir in ["guest", "bash", "crypto", "file", "proc", "testbed"] {
+    for dir in [
+        "guest", "bash", "crypto", "file", "proc", "systemd", "testbed",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             tools.join(dir).join("src").display()

@@ -11,3 +11,4 @@ mod file;
 mod harness;
 mod limits;
 mod proc;
+mod systemd;

@@ -89,6 +89,7 @@ fn role_json(role: &Role) -> Value {
         "fs": role.grants.fs.summary(),
         "exec": role.grants.exec.summary(),
         "proc": role.grants.proc.summary(),
+        "systemd": role.grants.systemd.summary(),
     })
 }
 
@@ -115,7 +116,8 @@ fn print_role(role: &Role) {
     print_capability("fs:", &role.grants.fs.summary());
     print_capability("exec:", &role.grants.exec.summary());
     print_capability("proc:", &role.grants.proc.summary());
-    println!("  other capabilities: none (net, systemd, dbus, udev, inotify, http are denied)");
+    print_capability("systemd:", &role.grants.systemd.summary());
+    println!("  other capabilities: none (net, dbus, udev, inotify, http are denied)");
 }
 
 fn print_capability(label: &str, lines: &[String]) {

@@ -28,6 +28,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "proc",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/proc.wasm")),
     },
+    Builtin {
+        name: "systemd",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/systemd.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

@@ -12,6 +12,7 @@ use host_capabilities::Grants;
 use host_capabilities::exec::ExecPolicy;
 use host_capabilities::fs::FsPolicy;
 use host_capabilities::proc::ProcPolicy;
+use host_capabilities::systemd::SystemdPolicy;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -276,11 +277,27 @@ fn compile_role(
             )
         })?,
     };
+    let systemd = match &raw.systemd {
+        None => SystemdPolicy::deny_all(role),
+        Some(systemd) => SystemdPolicy::compile(role, systemd.get_ref()).map_err(|e| {
+            let mut path = vec!["roles", role, "systemd"];
+            let steps = key_path(&e.key);
+            path.extend(steps.iter().map(String::as_str));
+            let span = span::find(&cx.root, &path).unwrap_or_else(|| systemd.span());
+            cx.invalid(
+                span,
+                Some(&format!("{section}.systemd")),
+                Some(&e.key),
+                e.message,
+            )
+        })?,
+    };
     let grants = Grants {
         role: role.to_owned(),
         fs,
         exec,
         proc,
+        systemd,
         max_output_bytes: limits.max_output_bytes,
     };
     Ok(Role {

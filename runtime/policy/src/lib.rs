@@ -55,8 +55,8 @@
 //!   entry must be covered by a `tools` entry.
 //! - Relative paths (`path`, `prompt_file`) are resolved against the policy
 //!   file's directory. Prompt files are read at load (at most 256 KiB).
-//! - Capability sections: `fs`, `exec` and `proc` are implemented (each is
-//!   compiled by its module in `host-capabilities`). `net`, `systemd`,
+//! - Capability sections: `fs`, `exec`, `proc` and `systemd` are implemented (each is
+//!   compiled by its module in `host-capabilities`). `net`,
 //!   `dbus`, `udev`, `inotify` and `http` are known to the design but not to
 //!   this version, and a role that has one is refused, so that nobody
 //!   believes such a grant is in force.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use host_capabilities::exec::ExecToml;
 use host_capabilities::fs::FsToml;
 use host_capabilities::proc::ProcToml;
+use host_capabilities::systemd::SystemdToml;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
@@ -70,11 +71,11 @@ pub(crate) struct RoleToml {
     pub fs: Option<Spanned<FsToml>>,
     pub exec: Option<Spanned<ExecToml>>,
     pub proc: Option<Spanned<ProcToml>>,
+    pub systemd: Option<Spanned<SystemdToml>>,
 
     /// Known to the design, not implemented in this version: present only
     /// so the compile step can refuse them by name.
     pub net: Option<Spanned<IgnoredAny>>,
-    pub systemd: Option<Spanned<IgnoredAny>>,
     pub dbus: Option<Spanned<IgnoredAny>>,
     pub udev: Option<Spanned<IgnoredAny>>,
     pub inotify: Option<Spanned<IgnoredAny>>,
@@ -96,7 +97,6 @@ impl RoleToml {
     pub fn unavailable(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         let all = [
             ("net", &self.net),
-            ("systemd", &self.systemd),
             ("dbus", &self.dbus),
             ("udev", &self.udev),
             ("inotify", &self.inotify),

@@ -193,6 +193,7 @@ mod tests {
                 fs: host_capabilities::fs::FsPolicy::deny_all("ops"),
                 exec: host_capabilities::exec::ExecPolicy::deny_all("ops"),
                 proc: host_capabilities::proc::ProcPolicy::deny_all("ops"),
+                systemd: host_capabilities::systemd::SystemdPolicy::deny_all("ops"),
                 max_output_bytes: Limits::default().max_output_bytes,
             }),
         }

@@ -38,6 +38,7 @@ pub mod fs;
 pub mod output;
 pub mod proc;
 pub mod spec;
+pub mod systemd;
 
 pub use args::Args;
 pub use error::ToolError;

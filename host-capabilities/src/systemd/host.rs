@@ -1,0 +1,159 @@
+//! The `systemd` host functions: check the unit name, decide, report the
+//! decision, then ask systemd over D-Bus.
+
+use std::time::Duration;
+
+use super::bus::{self, Verb};
+use super::name;
+use super::policy::Action;
+use crate::bindings::systemd::{Host, JobResult, Unit};
+use crate::bindings::{CapError, Denial};
+use crate::ctx::{Capabilities, Grants};
+use crate::exec::Refusal;
+use crate::sink::{Decision, Sink};
+
+impl Host for Capabilities {
+    fn list_units(
+        &mut self,
+        unit_type: String,
+        state: String,
+    ) -> wasmtime::Result<Result<Vec<Unit>, CapError>> {
+        Ok(list(&self.grants, self.sink.as_ref(), &unit_type, &state))
+    }
+
+    fn status(
+        &mut self,
+        unit: String,
+    ) -> wasmtime::Result<Result<Vec<(String, String)>, CapError>> {
+        Ok(status(&self.grants, self.sink.as_ref(), &unit))
+    }
+
+    fn start(
+        &mut self,
+        unit: String,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<JobResult, CapError>> {
+        Ok(job(
+            &self.grants,
+            self.sink.as_ref(),
+            Verb::Start,
+            &unit,
+            timeout_ms,
+        ))
+    }
+
+    fn stop(
+        &mut self,
+        unit: String,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<JobResult, CapError>> {
+        Ok(job(
+            &self.grants,
+            self.sink.as_ref(),
+            Verb::Stop,
+            &unit,
+            timeout_ms,
+        ))
+    }
+
+    fn restart(
+        &mut self,
+        unit: String,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<JobResult, CapError>> {
+        Ok(job(
+            &self.grants,
+            self.sink.as_ref(),
+            Verb::Restart,
+            &unit,
+            timeout_ms,
+        ))
+    }
+}
+
+/// Decides and lists the role's units of `kind` in `state`.
+pub(crate) fn list(
+    grants: &Grants,
+    sink: &dyn Sink,
+    kind: &str,
+    state: &str,
+) -> Result<Vec<Unit>, CapError> {
+    name::check_type(kind).map_err(CapError::InvalidArgument)?;
+    if !state.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+        return Err(CapError::InvalidArgument(format!(
+            "\"{state}\" is not a unit state such as running or active"
+        )));
+    }
+    let policy = &grants.systemd;
+    let rule = policy
+        .decide(Action::List, "")
+        .map_err(|r| deny(sink, Action::List, r))?;
+    report(sink, Action::List, "", true, &rule);
+    let mut units = bus::list(&policy.bus, kind, state)?;
+    units.retain(|u| policy.covers(&u.unit));
+    Ok(units)
+}
+
+/// Decides and reads the properties of `unit`.
+pub(crate) fn status(
+    grants: &Grants,
+    sink: &dyn Sink,
+    unit: &str,
+) -> Result<Vec<(String, String)>, CapError> {
+    allow(grants, sink, Action::Status, unit)?;
+    bus::status(&grants.systemd.bus, unit)
+}
+
+/// Decides and runs one job on `unit`, waiting up to `timeout_ms`.
+pub(crate) fn job(
+    grants: &Grants,
+    sink: &dyn Sink,
+    verb: Verb,
+    unit: &str,
+    timeout_ms: u32,
+) -> Result<JobResult, CapError> {
+    let action = match verb {
+        Verb::Start => Action::Start,
+        Verb::Stop => Action::Stop,
+        Verb::Restart => Action::Restart,
+    };
+    allow(grants, sink, action, unit)?;
+    let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
+    bus::job(&grants.systemd.bus, verb, unit, timeout)
+}
+
+/// Checks the name, then decides and reports.
+fn allow(grants: &Grants, sink: &dyn Sink, action: Action, unit: &str) -> Result<(), CapError> {
+    name::check(unit).map_err(CapError::InvalidArgument)?;
+    let rule = grants
+        .systemd
+        .decide(action, unit)
+        .map_err(|r| deny(sink, action, r))?;
+    report(sink, action, unit, true, &rule);
+    Ok(())
+}
+
+fn report(sink: &dyn Sink, action: Action, target: &str, allowed: bool, rule: &str) {
+    sink.decision(&Decision {
+        capability: "systemd",
+        operation: action.as_str(),
+        target,
+        allowed,
+        rule,
+    });
+}
+
+/// Reports a refusal and turns it into the guest's `denied`.
+fn deny(sink: &dyn Sink, action: Action, r: Refusal) -> CapError {
+    report(sink, action, &r.target, false, &r.hint);
+    let target = if r.target.is_empty() {
+        format!("{} of units", action.as_str())
+    } else {
+        format!("{} of {}", action.as_str(), r.target)
+    };
+    CapError::Denied(Denial {
+        capability: "systemd".into(),
+        target,
+        hint: r.hint,
+    })
+}

@@ -1,0 +1,244 @@
+//! The host functions against a private bus serving the systemd double,
+//! and against a bus with no systemd on it.
+
+/// Generated WIT types have no `PartialEq`: compare whole values by
+/// their `Debug` form.
+macro_rules! assert_dbg_eq {
+    ($a:expr, $b:expr $(,)?) => {
+        same_debug($a, $b)
+    };
+}
+
+#[track_caller]
+fn same_debug<T: std::fmt::Debug>(actual: T, expected: T) {
+    assert_eq!(format!("{actual:?}"), format!("{expected:?}"));
+}
+
+use super::double::{DbusDaemon, SystemdDouble};
+use super::*;
+use crate::bindings::systemd::{Host, JobResult, Unit};
+use crate::bindings::{CapError, Denial};
+
+const ALL: &[&str] = &["list", "status", "start", "stop", "restart"];
+
+/// A private bus with the double on it, and capabilities for `units`.
+fn served(
+    test: &str,
+    units: &[&str],
+    actions: &[&str],
+) -> Option<(DbusDaemon, SystemdDouble, Capabilities, Arc<Recorder>)> {
+    let daemon = DbusDaemon::start(test)?;
+    let double = SystemdDouble::serve(&daemon.address);
+    let (caps, sink) = caps(&section(units, Some(actions), Some(&daemon.address)));
+    Some((daemon, double, caps, sink))
+}
+
+#[test]
+fn list_answers_running_services_the_role_covers() {
+    let Some((_d, _s, mut caps, sink)) = served("list", &["*.service"], ALL) else {
+        return;
+    };
+    let units = caps
+        .list_units("service".into(), "running".into())
+        .unwrap()
+        .unwrap();
+    let unit = |n: &str, d: &str| Unit {
+        unit: n.into(),
+        load: "loaded".into(),
+        active: "active".into(),
+        sub: "running".into(),
+        description: d.into(),
+    };
+    assert_dbg_eq!(
+        units,
+        [
+            unit(
+                "cron.service",
+                "Regular background program processing daemon"
+            ),
+            unit("nginx.service", "A high performance web server"),
+        ]
+        .to_vec()
+    );
+    // The timer is running ("waiting") but not covered by the role.
+    let all = caps
+        .list_units(String::new(), String::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(
+        sink.seen()[0],
+        (
+            "list".into(),
+            String::new(),
+            true,
+            "[roles.ops.systemd].actions has \"list\"".into()
+        )
+    );
+}
+
+#[test]
+fn status_answers_unit_and_service_properties_as_text() {
+    let Some((_d, _s, mut caps, sink)) = served("status", &["nginx.service", "ghost.service"], ALL)
+    else {
+        return;
+    };
+    let props = caps.status("nginx.service".into()).unwrap().unwrap();
+    let expected: Vec<(String, String)> = [
+        ("ActiveState", "active"),
+        ("CanStart", "yes"),
+        ("Description", "A high performance web server"),
+        ("Id", "nginx.service"),
+        ("LoadState", "loaded"),
+        ("MainPID", "4242"),
+        ("Restart", "on-failure"),
+        ("SubState", "running"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    assert_eq!(props, expected);
+    // Not loaded: found through LoadUnit, as systemctl show does.
+    let ghost = caps.status("ghost.service".into()).unwrap().unwrap();
+    assert!(
+        ghost.contains(&("LoadState".into(), "not-found".into())),
+        "{ghost:?}"
+    );
+    assert_eq!(
+        sink.seen()[0],
+        (
+            "status".into(),
+            "nginx.service".into(),
+            true,
+            "[roles.ops.systemd].units has \"nginx.service\"".into()
+        )
+    );
+}
+
+#[test]
+fn start_waits_for_the_job_and_a_failing_job_says_failed() {
+    let Some((_d, _s, mut caps, _)) = served("start", &["*.service"], ALL) else {
+        return;
+    };
+    assert_dbg_eq!(
+        caps.stop("nginx.service".into(), 5000).unwrap(),
+        Ok(JobResult {
+            unit: "nginx.service".into(),
+            job_result: "done".into()
+        })
+    );
+    let props = caps.status("nginx.service".into()).unwrap().unwrap();
+    assert!(
+        props.contains(&("ActiveState".into(), "inactive".into())),
+        "{props:?}"
+    );
+    assert_dbg_eq!(
+        caps.start("nginx.service".into(), 5000).unwrap(),
+        Ok(JobResult {
+            unit: "nginx.service".into(),
+            job_result: "done".into()
+        })
+    );
+    assert_dbg_eq!(
+        caps.restart("broken.service".into(), 5000).unwrap(),
+        Ok(JobResult {
+            unit: "broken.service".into(),
+            job_result: "failed".into()
+        })
+    );
+}
+
+#[test]
+fn a_job_that_never_ends_is_a_timeout() {
+    let Some((_d, _s, mut caps, _)) = served("timeout", &["*.service"], ALL) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let answer = caps.start("hang.service".into(), 300).unwrap();
+    assert_dbg_eq!(
+        answer,
+        Err(CapError::Timeout(
+            "the start job of hang.service did not finish within 300 ms".into()
+        ))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_unit_or_action_outside_the_policy_is_denied_naming_the_key() {
+    let Some((_d, _s, mut caps, sink)) = served("denied", &["nginx.service"], &["status"]) else {
+        return;
+    };
+    assert_dbg_eq!(
+        caps.status("cron.service".into()).unwrap(),
+        Err(CapError::Denied(Denial {
+            capability: "systemd".into(),
+            target: "status of cron.service".into(),
+            hint: "add \"cron.service\" to [roles.ops.systemd].units".into(),
+        }))
+    );
+    assert_dbg_eq!(
+        caps.restart("nginx.service".into(), 1000).unwrap(),
+        Err(CapError::Denied(Denial {
+            capability: "systemd".into(),
+            target: "restart of nginx.service".into(),
+            hint: "add \"restart\" to [roles.ops.systemd].actions".into(),
+        }))
+    );
+    assert_eq!(
+        sink.seen(),
+        [
+            (
+                "status".into(),
+                "cron.service".into(),
+                false,
+                "add \"cron.service\" to [roles.ops.systemd].units".into()
+            ),
+            (
+                "restart".into(),
+                "nginx.service".into(),
+                false,
+                "add \"restart\" to [roles.ops.systemd].actions".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_invalid_unit_name_is_refused_before_policy_and_bus() {
+    let (mut caps, sink) = caps(&section(&["*"], Some(ALL), Some("unix:path=/nonexistent")));
+    assert_dbg_eq!(
+        caps.start("-nginx.service".into(), 1000).unwrap(),
+        Err(CapError::InvalidArgument(
+            "\"-nginx.service\" is not a unit name: it starts with '-' or '.'".into()
+        ))
+    );
+    assert!(matches!(
+        caps.list_units("services".into(), String::new()).unwrap(),
+        Err(CapError::InvalidArgument(_))
+    ));
+    assert_eq!(sink.seen(), []);
+}
+
+#[test]
+fn a_bus_without_systemd_is_unsupported() {
+    let Some(daemon) = DbusDaemon::start("no systemd") else {
+        return;
+    };
+    let (mut caps, _) = caps(&section(&["*"], None, Some(&daemon.address)));
+    assert_dbg_eq!(
+        caps.status("nginx.service".into()).unwrap(),
+        Err(CapError::Unsupported(format!(
+            "systemd is not reachable on the bus at {}: no process owns the name org.freedesktop.systemd1",
+            daemon.address
+        )))
+    );
+    let (mut caps, _) = super::caps(&section(&["*"], None, Some("unix:path=/nonexistent/bus")));
+    match caps.list_units(String::new(), String::new()).unwrap() {
+        Err(CapError::Unsupported(m)) => assert!(
+            m.starts_with("systemd is not reachable on the bus at unix:path=/nonexistent/bus: "),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,97 @@
+//! The built-in `systemd` tool through the runtime, against a private
+//! `dbus-daemon` started here that has no systemd on it: the answer is a
+//! clear `unavailable`, and the policy still decides first. (Calls against
+//! a double of systemd's D-Bus API are tested at the host level in
+//! `host-capabilities/src/systemd/tests`.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+
+use crate::harness::Env;
+
+/// A private session bus, killed on drop.
+struct Bus {
+    child: Child,
+    address: String,
+}
+
+impl Bus {
+    fn start() -> Option<Self> {
+        let mut child = match Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!(
+                    "SKIPPED systemd e2e: cannot start dbus-daemon ({e}); install Debian's dbus"
+                );
+                return None;
+            }
+        };
+        let mut line = String::new();
+        let stdout = child.stdout.take()?;
+        BufReader::new(stdout).read_line(&mut line).ok()?;
+        Some(Self {
+            child,
+            address: line.trim().to_owned(),
+        })
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn status_on_a_bus_without_systemd_is_unavailable_and_policy_decides_first() {
+    let Some(bus) = Bus::start() else { return };
+    let env = Env::new(&format!(
+        r#"
+version = 1
+[roles.ops]
+tools = ["systemd"]
+[roles.ops.systemd]
+units = ["nginx.service"]
+actions = ["list", "status"]
+bus = "{}"
+"#,
+        bus.address
+    ));
+    let failure = env.err("ops", "systemd", "status", json!({"unit": "nginx.service"}));
+    assert_eq!(failure.reason, "unavailable", "{failure:?}");
+    assert!(
+        failure
+            .message
+            .starts_with("systemd is not reachable on the bus at "),
+        "{}",
+        failure.message
+    );
+    let denied = env.err("ops", "systemd", "status", json!({"unit": "sshd.service"}));
+    assert_eq!(
+        (denied.reason.as_str(), denied.suggestion.as_deref()),
+        (
+            "denied",
+            Some("add \"sshd.service\" to [roles.ops.systemd].units")
+        )
+    );
+    let denied = env.err(
+        "ops",
+        "systemd",
+        "restart",
+        json!({"unit": "nginx.service"}),
+    );
+    assert_eq!(denied.reason, "denied");
+    let bad = env.err("ops", "systemd", "status", json!({"unit": "-H.service"}));
+    assert_eq!(
+        (bad.reason.as_str(), bad.field.as_deref()),
+        ("invalid_args", Some("unit"))
+    );
+}

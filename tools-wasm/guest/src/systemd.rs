@@ -1,0 +1,6 @@
+//! The `systemd` capability as a tool sees it: the imported host functions
+//! and their types, unchanged. Convert errors with [`crate::ToolError::from_cap`].
+
+pub use crate::bindings::llmagent::tools::systemd::{
+    JobResult, Unit, list_units, restart, start, status, stop,
+};
