@@ -131,7 +131,7 @@ fn machine() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split_whitespace().next().unwrap_or("?").to_owned();
     format!(
-        "{cpu}, {cores} cores, {mem}, Linux {}; 1-min load average {load} at the end of the run (other builds were running)",
+        "{cpu}, {cores} cores, {mem}, Linux {}; 1-min load average {load} at the end of the run",
         kernel.trim()
     )
 }
