@@ -31,3 +31,40 @@ pub struct NullSink;
 impl Sink for NullSink {
     fn decision(&self, _decision: &Decision<'_>) {}
 }
+
+/// A sink for tests that keeps every decision of one capability as
+/// `(operation, target, allowed, rule)` and fails on any other capability.
+#[cfg(test)]
+pub(crate) struct Recorder {
+    capability: &'static str,
+    seen: std::sync::Mutex<Vec<(String, String, bool, String)>>,
+}
+
+#[cfg(test)]
+impl Recorder {
+    /// Records decisions of `capability`.
+    pub(crate) fn new(capability: &'static str) -> Self {
+        Self {
+            capability,
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Every decision so far, oldest first.
+    pub(crate) fn seen(&self) -> Vec<(String, String, bool, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[cfg(test)]
+impl Sink for Recorder {
+    fn decision(&self, d: &Decision<'_>) {
+        assert_eq!(d.capability, self.capability);
+        self.seen.lock().unwrap().push((
+            d.operation.into(),
+            d.target.into(),
+            d.allowed,
+            d.rule.into(),
+        ));
+    }
+}

@@ -8,28 +8,12 @@ mod policy;
 
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{FsPolicy, FsToml};
 use crate::bindings::{CapError, Denial};
 use crate::ctx::{Capabilities, Grants};
-use crate::sink::{Decision, Sink};
-
-/// Every decision, as `(operation, target, allowed, rule)`.
-#[derive(Default)]
-pub(super) struct Recorder(Mutex<Vec<(String, String, bool, String)>>);
-
-impl Sink for Recorder {
-    fn decision(&self, d: &Decision<'_>) {
-        assert_eq!(d.capability, "fs");
-        self.0.lock().unwrap().push((
-            d.operation.into(),
-            d.target.into(),
-            d.allowed,
-            d.rule.into(),
-        ));
-    }
-}
+pub(super) use crate::sink::Recorder;
 
 /// A temporary tree: `allowed/` (granted), `outside/secret` (not).
 pub(super) struct Fx {
@@ -49,7 +33,7 @@ impl Fx {
         Self {
             _dir: dir,
             root,
-            sink: Arc::default(),
+            sink: Arc::new(Recorder::new("fs")),
         }
     }
 
@@ -86,7 +70,7 @@ impl Fx {
     }
 
     pub(super) fn decisions(&self) -> Vec<(String, String, bool, String)> {
-        self.sink.0.lock().unwrap().clone()
+        self.sink.seen()
     }
 }
 

@@ -4,33 +4,11 @@
 mod host;
 mod policy;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{ProcPolicy, ProcToml};
 use crate::ctx::{Capabilities, Grants};
-use crate::sink::{Decision, Sink};
-
-/// Every decision, as `(operation, target, allowed, rule)`.
-#[derive(Default)]
-pub(super) struct Recorder(Mutex<Vec<(String, String, bool, String)>>);
-
-impl Sink for Recorder {
-    fn decision(&self, d: &Decision<'_>) {
-        assert_eq!(d.capability, "proc");
-        self.0.lock().unwrap().push((
-            d.operation.into(),
-            d.target.into(),
-            d.allowed,
-            d.rule.into(),
-        ));
-    }
-}
-
-impl Recorder {
-    pub(super) fn seen(&self) -> Vec<(String, String, bool, String)> {
-        self.0.lock().unwrap().clone()
-    }
-}
+pub(super) use crate::sink::Recorder;
 
 /// A `[roles.ops.proc]` section.
 pub(super) fn section(list: bool, info: Option<&str>) -> ProcToml {
@@ -44,6 +22,6 @@ pub(super) fn section(list: bool, info: Option<&str>) -> ProcToml {
 pub(super) fn caps(raw: &ProcToml) -> (Capabilities, Arc<Recorder>) {
     let mut grants = Grants::none("ops");
     grants.proc = ProcPolicy::compile("ops", raw).unwrap();
-    let sink = Arc::new(Recorder::default());
+    let sink = Arc::new(Recorder::new("proc"));
     (Capabilities::new(Arc::new(grants), sink.clone()), sink)
 }

@@ -8,33 +8,11 @@ mod host;
 mod policy;
 mod real;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{SystemdPolicy, SystemdToml};
 use crate::ctx::{Capabilities, Grants};
-use crate::sink::{Decision, Sink};
-
-/// Every decision, as `(operation, target, allowed, rule)`.
-#[derive(Default)]
-pub(super) struct Recorder(Mutex<Vec<(String, String, bool, String)>>);
-
-impl Sink for Recorder {
-    fn decision(&self, d: &Decision<'_>) {
-        assert_eq!(d.capability, "systemd");
-        self.0.lock().unwrap().push((
-            d.operation.into(),
-            d.target.into(),
-            d.allowed,
-            d.rule.into(),
-        ));
-    }
-}
-
-impl Recorder {
-    pub(super) fn seen(&self) -> Vec<(String, String, bool, String)> {
-        self.0.lock().unwrap().clone()
-    }
-}
+pub(super) use crate::sink::Recorder;
 
 /// A `[roles.ops.systemd]` section.
 pub(super) fn section(units: &[&str], actions: Option<&[&str]>, bus: Option<&str>) -> SystemdToml {
@@ -49,6 +27,6 @@ pub(super) fn section(units: &[&str], actions: Option<&[&str]>, bus: Option<&str
 pub(super) fn caps(raw: &SystemdToml) -> (Capabilities, Arc<Recorder>) {
     let mut grants = Grants::none("ops");
     grants.systemd = SystemdPolicy::compile("ops", raw).unwrap();
-    let sink = Arc::new(Recorder::default());
+    let sink = Arc::new(Recorder::new("systemd"));
     (Capabilities::new(Arc::new(grants), sink.clone()), sink)
 }
