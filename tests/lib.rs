@@ -1,1 +1,5 @@
-//! Shared helpers of the end-to-end tests live in `e2e/`.
+//! Shared test support of llmagent. The end-to-end tests themselves live
+//! in `e2e/`; this library holds what other crates' tests and benchmarks
+//! use too.
+
+pub mod model_server;

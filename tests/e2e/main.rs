@@ -4,6 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod agent;
 mod crypto;
 mod events;
 mod exec;

@@ -3,6 +3,8 @@
 mod events_cmd;
 mod load;
 mod policy_cmd;
+mod repl;
+mod run_cmd;
 mod tools_cmd;
 
 use std::path::PathBuf;
@@ -20,6 +22,15 @@ pub(crate) mod exit {
     pub const POLICY: u8 = 3;
     /// A tool could not be loaded, or the runtime failed.
     pub const RUNTIME: u8 = 4;
+    /// `run`: the model server could not be reached.
+    pub const MODEL_UNREACHABLE: u8 = 5;
+    /// `run`: the model server answered an error, an invalid reply, or
+    /// nothing in time (after retries).
+    pub const MODEL_ERROR: u8 = 6;
+    /// `run`: the model was still calling tools at the role's `max_steps`.
+    pub const STEP_LIMIT: u8 = 7;
+    /// `run`: cancelled with Ctrl-C (128 + SIGINT, as shells report it).
+    pub const CANCELLED: u8 = 130;
 }
 
 /// LLM agents that administer Linux machines through sandboxed WebAssembly tools.
@@ -36,6 +47,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ask an agent: one prompt, or an interactive session without one.
+    Run(run_cmd::RunArgs),
     /// List, describe and call tools (no model needed).
     #[command(subcommand)]
     Tools(ToolsCommand),
@@ -153,6 +166,7 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
+            Command::Run(args) => run_cmd::run(args, cli.events.as_deref()).await,
             Command::Tools(cmd) => tools_cmd::run(cmd, cli.events.as_deref()).await,
             Command::Policy(cmd) => policy_cmd::run(cmd),
             Command::Events(args) => events_cmd::events(args, cli.events.as_deref()).await,

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod agent;
 mod builtin;
 mod cache;
 mod capture;
@@ -32,6 +33,10 @@ mod registry;
 mod runtime;
 mod sandbox;
 
+pub use agent::{
+    Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_PROMPT,
+    DenyApprovals, TurnEnd, TurnEvent, TurnOutcome,
+};
 pub use builtin::{BUILTINS, Builtin, builtin_names};
 pub use cache::CacheOutcome;
 pub use engine::EPOCH_TICK;

@@ -25,6 +25,9 @@ pub mod topic {
     /// A new conversation began for an agent; history is rebuilt from the
     /// messages after the latest one (added by this runtime).
     pub const AGENT_SESSION: &str = "agent.session";
+    /// An agent changed tool protocol because the model server refused
+    /// one (added by this runtime).
+    pub const AGENT_PROTOCOL: &str = "agent.protocol";
     /// A capability or tool decision (added by this runtime).
     pub const POLICY_DECISION: &str = "policy.decision";
     /// The prefix of every tool topic (`tool.fs`, `tool.bash` …).
@@ -67,6 +70,8 @@ pub mod kind {
     pub const TRAP: &str = "trap";
     /// `agent.session`.
     pub const NEW_SESSION: &str = "new_session";
+    /// `agent.protocol`.
+    pub const FALLBACK: &str = "fallback";
 }
 
 /// `tool.<name>`.

@@ -30,7 +30,19 @@ pub struct Agent {
     pub temperature: Option<f64>,
     /// Cap on the tokens of one model reply.
     pub max_tokens: Option<u32>,
+    /// Cap on one tool result as sent to the model, in bytes; longer
+    /// results are cut with a visible marker.
+    pub max_result_bytes: usize,
 }
+
+/// A tool result shown to the model is cut at this many bytes unless the
+/// agent says otherwise: about 4k tokens, a quarter of a small local
+/// model's context, while a whole log file would swamp any context.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 16 * 1024;
+
+/// The range `max_result_bytes` may take: below 256 bytes no result is
+/// readable; above 1 MiB no model's context holds it.
+const MAX_RESULT_RANGE: std::ops::RangeInclusive<i64> = 256..=(1 << 20);
 
 /// How an agent exchanges tool calls with its model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
@@ -38,11 +50,50 @@ pub struct Agent {
 pub enum ToolProtocol {
     /// The API's native `tools` / `tool_calls` fields.
     Native,
-    /// Tool calls written as JSON in the reply text.
+    /// Tool calls written as JSON in the reply text (the predecessor's
+    /// protocol).
     Json,
+    /// The json protocol with the reply constrained by a JSON Schema
+    /// (`response_format`), so that small local models write valid calls;
+    /// falls back to `json` when the server refuses the schema.
+    Constrained,
     /// Native if the API accepts it, else JSON.
     #[default]
     Auto,
+}
+
+impl ToolProtocol {
+    /// `native`, `json`, `constrained` or `auto`, as written in the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Json => "json",
+            Self::Constrained => "constrained",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl std::fmt::Display for ToolProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ToolProtocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(Self::Native),
+            "json" => Ok(Self::Json),
+            "constrained" => Ok(Self::Constrained),
+            "auto" => Ok(Self::Auto),
+            other => Err(format!(
+                "unknown tool protocol \"{other}\"; use native, json, constrained or auto"
+            )),
+        }
+    }
 }
 
 impl Agent {
@@ -130,6 +181,24 @@ impl Agent {
                 }
             },
         };
+        let max_result_bytes = match &raw.max_result_bytes {
+            None => DEFAULT_MAX_RESULT_BYTES,
+            Some(m) if MAX_RESULT_RANGE.contains(m.get_ref()) => {
+                usize::try_from(*m.get_ref()).unwrap_or(DEFAULT_MAX_RESULT_BYTES)
+            }
+            Some(m) => {
+                return Err(bad(
+                    m.span(),
+                    Some("max_result_bytes"),
+                    format!(
+                        "{} is out of range; use a value from {} to {}",
+                        m.get_ref(),
+                        MAX_RESULT_RANGE.start(),
+                        MAX_RESULT_RANGE.end()
+                    ),
+                ));
+            }
+        };
         if let Some(model) = &raw.model
             && model.get_ref().trim().is_empty()
         {
@@ -148,6 +217,7 @@ impl Agent {
             tool_protocol: raw.tool_protocol.unwrap_or_default(),
             temperature: raw.temperature.as_ref().map(|t| *t.get_ref()),
             max_tokens,
+            max_result_bytes,
         })
     }
 }

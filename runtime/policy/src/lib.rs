@@ -36,9 +36,10 @@
 //! model = "llama3.2"              # optional
 //! api_base = "http://localhost:11434/v1"  # optional; an http(s) URL
 //! api_key_env = "OPENAI_API_KEY"  # optional; the NAME of an environment variable
-//! tool_protocol = "auto"          # optional: native | json | auto (the default)
+//! tool_protocol = "auto"          # optional: native | json | constrained | auto (the default)
 //! temperature = 0.2               # optional, 0..=2
 //! max_tokens = 1024               # optional
+//! max_result_bytes = 16384        # optional: a tool result shown to the model is cut here (256..=1048576)
 //! ```
 //!
 //! Rules, all checked at load:
@@ -97,7 +98,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use agent::{Agent, ToolProtocol};
+pub use agent::{Agent, DEFAULT_MAX_RESULT_BYTES, ToolProtocol};
 pub use error::{Location, PolicyError};
 pub use limits::Limits;
 pub use role::{Role, ToolDecision, ToolRef, Verdict};

@@ -122,4 +122,5 @@ pub(crate) struct AgentToml {
     pub tool_protocol: Option<ToolProtocol>,
     pub temperature: Option<Spanned<f64>>,
     pub max_tokens: Option<Spanned<i64>>,
+    pub max_result_bytes: Option<Spanned<i64>>,
 }

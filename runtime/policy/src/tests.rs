@@ -194,7 +194,7 @@ fn agents_are_compiled() {
     let p = parse(
         "version = 1\n[roles.ops]\n[agents.helper]\nrole = \"ops\"\nmodel = \"llama3.2\"\n\
          api_base = \"http://localhost:11434/v1\"\napi_key_env = \"OPENAI_API_KEY\"\n\
-         tool_protocol = \"json\"\ntemperature = 0.2\nmax_tokens = 1024\n[agents.bare]\nrole = \"ops\"\n",
+         tool_protocol = \"constrained\"\ntemperature = 0.2\nmax_tokens = 1024\nmax_result_bytes = 4096\n[agents.bare]\nrole = \"ops\"\n",
     )
     .unwrap();
     assert_eq!(
@@ -205,13 +205,18 @@ fn agents_are_compiled() {
             model: Some("llama3.2".into()),
             api_base: Some("http://localhost:11434/v1".into()),
             api_key_env: Some("OPENAI_API_KEY".into()),
-            tool_protocol: ToolProtocol::Json,
+            tool_protocol: ToolProtocol::Constrained,
             temperature: Some(0.2),
             max_tokens: Some(1024),
+            max_result_bytes: 4096,
         }
     );
     assert_eq!(p.agents["bare"].tool_protocol, ToolProtocol::Auto);
     assert_eq!(p.agents["bare"].model, None);
+    assert_eq!(
+        p.agents["bare"].max_result_bytes,
+        crate::DEFAULT_MAX_RESULT_BYTES
+    );
 }
 
 #[test]

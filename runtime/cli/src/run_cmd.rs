@@ -1,0 +1,451 @@
+//! `llmagent run`: one prompt, or a REPL, with an agent of the policy.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use llmagent_core::{
+    Agent, AgentHandle, AgentSettings, ApprovalRequest, Approver, DenyApprovals, TurnEnd,
+    TurnEvent, TurnOutcome,
+};
+use llmagent_events::{Events, NewEvent, names};
+use llmagent_llm::{ClientConfig, LlmError, OpenAiClient};
+use llmagent_policy::{Policy, ToolProtocol};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::exit;
+use crate::load;
+
+/// Where requests go when neither the agent, `--api-base` nor
+/// `OPENAI_BASE_URL` says: Ollama's default address, as the predecessor.
+const DEFAULT_API_BASE: &str = "http://localhost:11434/v1";
+
+/// Tool results and arguments shown by `--verbose` are cut here: enough
+/// to follow what happens, short enough to keep the terminal readable.
+const SHOWN_CHARS: usize = 400;
+
+/// Arguments of `llmagent run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Policy file.
+    #[arg(long)]
+    policy: PathBuf,
+    /// Run this [agents.NAME] of the policy.
+    #[arg(long, conflicts_with = "role")]
+    agent: Option<String>,
+    /// Run an ad-hoc agent under this role (with --model, --api-base).
+    #[arg(long)]
+    role: Option<String>,
+    /// The ad-hoc agent's name (default: the role's name); its
+    /// conversation is kept under this name.
+    #[arg(long, requires = "role")]
+    name: Option<String>,
+    /// Model name (default: the agent's model, else $LLMAGENT_MODEL).
+    #[arg(long)]
+    model: Option<String>,
+    /// API base URL (default: the agent's api_base, else
+    /// $OPENAI_BASE_URL, else http://localhost:11434/v1).
+    #[arg(long, value_name = "URL")]
+    api_base: Option<String>,
+    /// Tool protocol: native, json, constrained or auto (default: the
+    /// agent's, else auto).
+    #[arg(long)]
+    protocol: Option<ToolProtocol>,
+    /// Start a new conversation (earlier messages stay in the log).
+    #[arg(long)]
+    new_session: bool,
+    /// Show each tool call and result as it happens (on stderr).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print the outcome as one JSON object (answer, end, steps, usage).
+    #[arg(long)]
+    json: bool,
+    /// Seconds one model request may take (default 600).
+    #[arg(long, value_name = "SECS")]
+    request_timeout: Option<u64>,
+    /// Retries of a model request after 429, 5xx or a network error
+    /// (default 3).
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
+    /// Do not record events (the conversation is then not kept either).
+    #[arg(long)]
+    no_events: bool,
+    /// The prompt; without one, an interactive session starts.
+    #[arg(trailing_var_arg = true)]
+    prompt: Vec<String>,
+}
+
+pub(crate) async fn run(args: RunArgs, events_path: Option<&Path>) -> u8 {
+    match run_inner(args, events_path).await {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> {
+    let policy = load::policy(Some(&args.policy))?;
+    let (settings, api_base, api_key) = resolve(&args, &policy)?;
+    let events = if args.no_events {
+        None
+    } else {
+        Some(Events::new(load::event_store(events_path, false)?).with_source("cli"))
+    };
+    if args.new_session
+        && let Some(ev) = &events
+    {
+        let marker = NewEvent::new(
+            names::topic::AGENT_SESSION,
+            names::kind::NEW_SESSION,
+            json!({"agent_id": settings.name}),
+        )
+        .agent(settings.name.clone())
+        .source("cli");
+        ev.emit_event(marker);
+    }
+    let runtime = load::runtime_with(policy, events.clone())?;
+    let mut config = ClientConfig::new(&api_base);
+    config.api_key = api_key;
+    if let Some(secs) = args.request_timeout {
+        config.total_timeout = Duration::from_secs(secs.max(1));
+        config.first_byte_timeout = config.first_byte_timeout.min(config.total_timeout);
+    }
+    if let Some(n) = args.retries {
+        config.max_retries = n;
+    }
+    let client = OpenAiClient::new(config).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let interactive = std::io::stdin().is_terminal();
+    let spinner = Spinner::default();
+    let approver: Arc<dyn Approver> = if interactive {
+        Arc::new(TerminalApprover {
+            spinner: spinner.clone(),
+        })
+    } else {
+        Arc::new(DenyApprovals)
+    };
+    let prompt = args.prompt.join(" ");
+    let mut settings = settings;
+    settings.stream = prompt.is_empty();
+    let agent = Agent::new(runtime, Arc::new(client), settings, events, approver).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::RUNTIME
+    })?;
+    if args.verbose {
+        eprintln!(
+            "agent {} (role {}, model {}, protocol {}) at {api_base}",
+            agent.settings().name,
+            agent.settings().role,
+            agent.settings().model,
+            agent.protocol()
+        );
+    }
+    let handle = agent.spawn();
+    if prompt.is_empty() {
+        return crate::repl::run(handle, spinner, &api_base).await;
+    }
+    let display = Display {
+        verbose: args.verbose,
+        spinner: spinner.clone(),
+        streaming: false,
+        streamed: false,
+    };
+    let mut display = display;
+    let outcome = one_turn(&handle, &prompt, &mut display).await?;
+    Ok(report(&outcome, &api_base, args.json, args.verbose))
+}
+
+/// The agent's settings, API base and key from the flags, the policy and
+/// the environment.
+fn resolve(args: &RunArgs, policy: &Policy) -> Result<(AgentSettings, String, Option<String>), u8> {
+    let usage = |m: String| {
+        eprintln!("error: {m}");
+        exit::USAGE
+    };
+    let policy_err = |m: String| {
+        eprintln!("error: {m}");
+        exit::POLICY
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let entry = match (&args.agent, &args.role) {
+        (Some(name), _) => Some(policy.agents.get(name).ok_or_else(|| {
+            let known: Vec<&str> = policy.agents.keys().map(String::as_str).collect();
+            policy_err(format!(
+                "{} has no agent `{name}`; its agents: {}",
+                policy.origin.display(),
+                if known.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })?),
+        (None, Some(_)) => None,
+        (None, None) if policy.agents.len() == 1 => policy.agents.values().next(),
+        (None, None) if policy.roles.contains_key("default") => None,
+        (None, None) => {
+            return Err(usage(format!(
+                "say which agent to run: --agent NAME (agents of {}: {}) or --role ROLE --model MODEL",
+                policy.origin.display(),
+                policy.agents.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    };
+    let role = match (entry, &args.role) {
+        (Some(a), _) => a.role.clone(),
+        (None, Some(r)) => r.clone(),
+        (None, None) => "default".to_owned(),
+    };
+    policy.role(&role).map_err(|e| policy_err(e.to_string()))?;
+    let name = match (entry, &args.name) {
+        (Some(a), _) => a.name.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => role.clone(),
+    };
+    let model = args
+        .model
+        .clone()
+        .or_else(|| entry.and_then(|a| a.model.clone()))
+        .or_else(|| env("LLMAGENT_MODEL"))
+        .ok_or_else(|| {
+            usage("no model named: pass --model NAME, set LLMAGENT_MODEL, or set model in the agent's [agents.NAME]".into())
+        })?;
+    let api_base = args
+        .api_base
+        .clone()
+        .or_else(|| entry.and_then(|a| a.api_base.clone()))
+        .or_else(|| env("OPENAI_BASE_URL"))
+        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+    let api_key = match entry.and_then(|a| a.api_key_env.as_deref()) {
+        Some(var) => Some(env(var).ok_or_else(|| {
+            usage(format!(
+                "agent `{name}` reads its API key from ${var}, which is not set; export it, or remove api_key_env for a server without keys"
+            ))
+        })?),
+        None => env("OPENAI_API_KEY"),
+    };
+    let mut settings = AgentSettings::new(&name, &role, &model);
+    if let Some(a) = entry {
+        settings.protocol = a.tool_protocol;
+        settings.temperature = a.temperature;
+        settings.max_tokens = a.max_tokens;
+        settings.max_result_bytes = a.max_result_bytes;
+    }
+    if let Some(p) = args.protocol {
+        settings.protocol = p;
+    }
+    Ok((settings, api_base, api_key))
+}
+
+/// Runs one prompt, showing what happens; Ctrl-C cancels the turn.
+pub(crate) async fn one_turn(
+    handle: &AgentHandle,
+    prompt: &str,
+    display: &mut Display,
+) -> Result<TurnOutcome, u8> {
+    display.streamed = false;
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let turn = {
+        let handle = handle.clone();
+        let cancel = cancel.clone();
+        let prompt = prompt.to_owned();
+        tokio::spawn(async move { handle.prompt(&prompt, Some(tx), cancel).await })
+    };
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    while let Some(event) = rx.recv().await {
+        display.show(event);
+    }
+    display.spinner.stop();
+    ctrl_c.abort();
+    match turn.await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            Err(exit::RUNTIME)
+        }
+        Err(e) => {
+            eprintln!("error: the agent's task failed: {e}");
+            Err(exit::RUNTIME)
+        }
+    }
+}
+
+/// Prints a turn's outcome; the exit code it means.
+pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose: bool) -> u8 {
+    let code = exit_code(&outcome.end);
+    if json {
+        let (end, text) = match &outcome.end {
+            TurnEnd::Answer(a) => ("answer", Some(a.clone())),
+            TurnEnd::StepLimit { message, .. } => ("step_limit", Some(message.clone())),
+            TurnEnd::ModelError(e) => (e.code(), Some(e.to_string())),
+            TurnEnd::Cancelled => ("cancelled", None),
+            TurnEnd::Failed(m) => ("failed", Some(m.clone())),
+        };
+        load::print_json(&json!({
+            "end": end,
+            "text": text,
+            "steps": outcome.steps,
+            "tool_calls": outcome.tool_calls,
+            "requests": outcome.requests,
+            "usage": outcome.usage,
+            "trace_id": outcome.trace_id,
+            "exit_code": code,
+        }));
+        return code;
+    }
+    match &outcome.end {
+        TurnEnd::Answer(a) if a.trim().is_empty() => {
+            eprintln!("(the model gave an empty answer)");
+        }
+        TurnEnd::Answer(a) => println!("{}", a.trim_end()),
+        TurnEnd::StepLimit { message, .. } => eprintln!("error: {message}"),
+        TurnEnd::ModelError(e) => eprintln!("error: {}", model_error_line(e, api_base)),
+        TurnEnd::Cancelled => eprintln!("cancelled"),
+        TurnEnd::Failed(m) => eprintln!("error: {m}"),
+    }
+    if verbose {
+        eprintln!(
+            "({} tool steps, {} tool calls, {} model requests, {} tokens; trace {})",
+            outcome.steps,
+            outcome.tool_calls,
+            outcome.requests,
+            outcome.usage.total_tokens,
+            outcome.trace_id
+        );
+    }
+    code
+}
+
+/// One line about a model error; for an unreachable server, where it
+/// tried and how to point elsewhere.
+pub(crate) fn model_error_line(e: &LlmError, api_base: &str) -> String {
+    match e {
+        LlmError::Unreachable { .. } => format!(
+            "{e} — start a model server at {api_base}, or point elsewhere with --api-base URL, $OPENAI_BASE_URL or api_base in [agents.NAME]"
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn exit_code(end: &TurnEnd) -> u8 {
+    match end {
+        TurnEnd::Answer(_) => 0,
+        TurnEnd::ModelError(LlmError::Unreachable { .. }) => exit::MODEL_UNREACHABLE,
+        TurnEnd::ModelError(_) => exit::MODEL_ERROR,
+        TurnEnd::StepLimit { .. } => exit::STEP_LIMIT,
+        TurnEnd::Cancelled => exit::CANCELLED,
+        TurnEnd::Failed(_) => exit::RUNTIME,
+    }
+}
+
+/// Shows turn events on the terminal.
+pub(crate) struct Display {
+    pub(crate) verbose: bool,
+    pub(crate) spinner: Spinner,
+    /// Print streamed text to stdout as it comes (the REPL).
+    pub(crate) streaming: bool,
+    /// Whether this turn's text was printed as it streamed.
+    pub(crate) streamed: bool,
+}
+
+impl Display {
+    pub(crate) fn show(&mut self, event: TurnEvent) {
+        match event {
+            TurnEvent::Waiting => self.spinner.start(),
+            TurnEvent::Text(t) if self.streaming => {
+                self.spinner.stop();
+                self.streamed = true;
+                print!("{t}");
+                let _ = std::io::stdout().flush();
+            }
+            TurnEvent::Text(_) => {}
+            TurnEvent::ToolCall { tool, action, args } if self.verbose => {
+                self.spinner.stop();
+                eprintln!("→ {tool}.{action} {}", shorten(&args.to_string()));
+            }
+            TurnEvent::ToolResult { ok, result, .. } if self.verbose => {
+                self.spinner.stop();
+                let mark = if ok { "←" } else { "← error" };
+                eprintln!("{mark} {}", shorten(&result));
+            }
+            TurnEvent::Fallback { from, to, reason } => {
+                self.spinner.stop();
+                eprintln!(
+                    "note: the model server refused the {from} protocol ({reason}); using {to} from now on"
+                );
+            }
+            TurnEvent::ToolCall { .. } | TurnEvent::ToolResult { .. } => {}
+        }
+    }
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// A spinner on stderr while the model thinks (only on a terminal).
+#[derive(Clone, Default)]
+pub(crate) struct Spinner {
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+}
+
+impl Spinner {
+    pub(crate) fn start(&self) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let Ok(mut bar) = self.bar.lock() else { return };
+        if bar.is_none() {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_message("thinking…");
+            pb.enable_steady_tick(Duration::from_millis(100));
+            *bar = Some(pb);
+        }
+    }
+
+    pub(crate) fn stop(&self) {
+        if let Ok(mut bar) = self.bar.lock()
+            && let Some(pb) = bar.take()
+        {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+/// Asks on the terminal; anything but yes is no.
+struct TerminalApprover {
+    spinner: Spinner,
+}
+
+#[async_trait]
+impl Approver for TerminalApprover {
+    async fn approve(&self, request: &ApprovalRequest) -> bool {
+        self.spinner.stop();
+        eprint!(
+            "\nrole `{}` needs your approval: {}.{} {} — allow? [y/N] ",
+            request.role, request.tool, request.action, request.args
+        );
+        let _ = std::io::stderr().flush();
+        let answer = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        })
+        .await;
+        matches!(answer, Ok(Ok(line)) if matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+    }
+}

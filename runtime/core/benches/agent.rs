@@ -1,0 +1,168 @@
+//! Agent overhead per tool round-trip, against the local scripted model
+//! server (`llmagent_tests::model_server`), with events recorded as in
+//! production. One turn = model request → `crypto sha256` in the sandbox →
+//! model request → final answer. The tool call and the two HTTP exchanges
+//! are measured on their own too, so the agent's own share can be told
+//! apart. Writes its section of `bench/RESULTS.md`.
+
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+mod report;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use llmagent_core::{
+    Agent, AgentSettings, CallRequest, DenyApprovals, Runtime, RuntimeOptions, TurnEnd,
+    builtin_names,
+};
+use llmagent_events::{EventStore, Events, StoreConfig};
+use llmagent_llm::{ChatRequest, ClientConfig, LlmClient, Message, OpenAiClient};
+use llmagent_policy::{Policy, ToolProtocol};
+use llmagent_tests::model_server::{ModelServer, Reply};
+use tokio_util::sync::CancellationToken;
+
+const POLICY: &str = "version = 1\n[roles.bench]\ntools = [\"crypto\"]\n";
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    runtime: Runtime,
+    events: Events,
+    server: ModelServer,
+    client: Arc<OpenAiClient>,
+    tokio: tokio::runtime::Runtime,
+}
+
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, POLICY).expect("policy");
+    let policy = Policy::load(&path, &builtin_names()).expect("policy");
+    let store = EventStore::open(StoreConfig::new(dir.path().join("events"))).expect("store");
+    let events = Events::new(store);
+    let options = RuntimeOptions {
+        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-cache")),
+        events: Some(events.clone()),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::new(policy, options).expect("runtime");
+    let server = ModelServer::start();
+    let client = Arc::new(OpenAiClient::new(ClientConfig::new(server.base_url())).expect("client"));
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    Rig {
+        _dir: dir,
+        runtime,
+        events,
+        server,
+        client,
+        tokio,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rig = rig();
+    let mut n = 0u64;
+    c.bench_function("agent_turn_one_tool", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let settings = AgentSettings::new(&format!("bench-{n}"), "bench", "scripted");
+                let mut settings = settings;
+                settings.protocol = ToolProtocol::Native;
+                let mut agent = Agent::new(
+                    rig.runtime.clone(),
+                    rig.client.clone(),
+                    settings,
+                    Some(rig.events.clone()),
+                    Arc::new(DenyApprovals),
+                )
+                .expect("agent");
+                rig.server.push(Reply::tool_calls(&[(
+                    "c",
+                    "crypto-sha256",
+                    r#"{"data":"hello"}"#,
+                )]));
+                rig.server.push(Reply::text("done"));
+                let started = Instant::now();
+                let out = rig.tokio.block_on(agent.prompt(
+                    "hash hello",
+                    &mut |_| {},
+                    &CancellationToken::new(),
+                ));
+                total += started.elapsed();
+                assert_eq!(out.end, TurnEnd::Answer("done".into()));
+            }
+            total
+        })
+    });
+    let request = ChatRequest {
+        model: "scripted".into(),
+        messages: vec![Message::system("s"), Message::user("hash hello")],
+        ..ChatRequest::default()
+    };
+    c.bench_function("model_http_exchange", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                rig.server.push(Reply::text("done"));
+                let started = Instant::now();
+                rig.tokio.block_on(rig.client.chat(&request)).expect("chat");
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    c.bench_function("sandbox_sha256_call", |b| {
+        let call = CallRequest::new("bench", "crypto", "sha256", r#"{"data":"hello"}"#);
+        b.iter(|| rig.runtime.call_blocking(&call).expect("call"))
+    });
+}
+
+fn write_results() {
+    let (Some(turn), Some(http), Some(tool)) = (
+        report::median_ns("agent_turn_one_tool"),
+        report::median_ns("model_http_exchange"),
+        report::median_ns("sandbox_sha256_call"),
+    ) else {
+        eprintln!("no criterion estimates found; results not written");
+        return;
+    };
+    let agent_only = (turn - 2.0 * http - tool).max(0.0);
+    let body = format!(
+        "## Agent (`cargo bench -p llmagent-core --bench agent`)\n\n\
+         Machine: {}. Criterion medians, one run. A turn: model asks for `crypto sha256` (native \
+         protocol) → the call runs in the sandbox → model answers; every event recorded (group durability).\n\n\
+         | measurement | median | target |\n|---|---|---|\n\
+         | whole turn with one tool round-trip (2 HTTP exchanges with the scripted server, 1 sandboxed call, 11 events) | {} | — |\n\
+         | one HTTP exchange with the scripted server (client, loopback, server) | {} | — |\n\
+         | the sandboxed `crypto sha256` call alone (`Runtime::call_blocking`, with its events) | {} | — |\n\
+         | **agent overhead per tool round-trip** (turn − 2 × exchange − call: prompt and request building, parsing, sealing, history, agent events) | **{}** | ≤ 1 ms |\n\
+         | turn − call (agent overhead *with* the model's HTTP, model time ≈ 0) | {} | — |\n",
+        report::machine(),
+        report::fmt_ns(turn),
+        report::fmt_ns(http),
+        report::fmt_ns(tool),
+        report::fmt_ns(agent_only),
+        report::fmt_ns(turn - tool),
+    );
+    report::write_section("agent", &body);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    write_results();
+}

@@ -1,0 +1,410 @@
+//! The agent: a conversation with a model that may call the sandboxed
+//! tools its role allows.
+//!
+//! An [`Agent`] owns one conversation. [`Agent::prompt`] runs one turn:
+//! model and tools alternate until a final answer, the role's `max_steps`,
+//! a model error (after the client's retries) or cancellation — each ends
+//! with an event and a [`TurnOutcome`], never a panic. Every tool call goes
+//! through the role's policy in the [`Runtime`]; an action the role lists in
+//! `approve` asks the [`Approver`] first.
+//!
+//! [`Agent::spawn`] turns an agent into a task with a mailbox
+//! ([`AgentHandle`]): prompts sent to it run one at a time, in order.
+//!
+//! What the model sees of tool results is sealed: secrets a tool returns
+//! (a `private_key`, the key from `crypto generate_key`) are replaced by
+//! handles kept in the agent's memory, and handles the model passes back
+//! are swapped for the secrets just before the tool runs. Secrets never
+//! reach the model or the disk.
+
+mod history;
+mod prompt;
+mod protocol;
+mod turn;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use llmagent_events::{Events, StoreRole};
+use llmagent_llm::{LlmClient, LlmError, Message, Usage};
+use llmagent_policy::ToolProtocol;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::RuntimeError;
+use crate::runtime::Runtime;
+
+pub use prompt::DEFAULT_PROMPT;
+use protocol::{FunctionNames, Offered};
+
+/// How one agent talks to its model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSettings {
+    /// The agent's name: its events and conversation are filed under it.
+    pub name: String,
+    /// The role whose prompt, tools and limits apply.
+    pub role: String,
+    /// The model name sent to the API.
+    pub model: String,
+    /// How tool calls are exchanged.
+    pub protocol: ToolProtocol,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Cap on one reply's tokens.
+    pub max_tokens: Option<u32>,
+    /// Cap on one tool result as shown to the model, in bytes.
+    pub max_result_bytes: usize,
+    /// Stream replies token by token (for interactive use).
+    pub stream: bool,
+}
+
+impl AgentSettings {
+    /// Settings for an agent of `role` talking to `model`, with the
+    /// defaults of an `[agents.NAME]` entry that sets nothing else.
+    pub fn new(name: &str, role: &str, model: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            role: role.to_owned(),
+            model: model.to_owned(),
+            protocol: ToolProtocol::Auto,
+            temperature: None,
+            max_tokens: None,
+            max_result_bytes: llmagent_policy::DEFAULT_MAX_RESULT_BYTES,
+            stream: false,
+        }
+    }
+}
+
+/// A call that needs a human's yes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalRequest {
+    /// The agent asking.
+    pub agent: String,
+    /// Its role.
+    pub role: String,
+    /// The tool.
+    pub tool: String,
+    /// The action.
+    pub action: String,
+    /// The arguments as the model wrote them (secrets still sealed).
+    pub args: Value,
+}
+
+/// Answers approval questions.
+#[async_trait]
+pub trait Approver: Send + Sync {
+    /// Whether the call may run.
+    async fn approve(&self, request: &ApprovalRequest) -> bool;
+}
+
+/// The approver of a non-interactive session: every answer is no.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenyApprovals;
+
+#[async_trait]
+impl Approver for DenyApprovals {
+    async fn approve(&self, _request: &ApprovalRequest) -> bool {
+        false
+    }
+}
+
+/// Something that happened during a turn, for a live display.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnEvent {
+    /// A request went to the model; waiting for its reply.
+    Waiting,
+    /// A piece of the reply's text (when streaming).
+    Text(String),
+    /// A tool call is about to run.
+    ToolCall {
+        /// Tool.
+        tool: String,
+        /// Action.
+        action: String,
+        /// Arguments as the model wrote them.
+        args: Value,
+    },
+    /// A tool call finished; `result` is what the model is shown.
+    ToolResult {
+        /// Tool.
+        tool: String,
+        /// Action.
+        action: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// The result as sent to the model.
+        result: String,
+    },
+    /// The agent changed protocol because the server refused one.
+    Fallback {
+        /// The protocol refused.
+        from: String,
+        /// The protocol used from now on.
+        to: String,
+        /// What the server said.
+        reason: String,
+    },
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnEnd {
+    /// The model's final answer.
+    Answer(String),
+    /// The model was still calling tools after the role's `max_steps`
+    /// round-trips; `message` says so (it is also the turn's last
+    /// assistant message).
+    StepLimit {
+        /// The limit.
+        max_steps: u32,
+        /// What the user is told.
+        message: String,
+    },
+    /// The model could not be asked (after retries).
+    ModelError(LlmError),
+    /// The turn was cancelled.
+    Cancelled,
+    /// The agent failed internally (a bug); the message says how.
+    Failed(String),
+}
+
+/// What one turn did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnOutcome {
+    /// How it ended.
+    pub end: TurnEnd,
+    /// Tool round-trips made.
+    pub steps: u32,
+    /// Tool calls made (a reply may hold several).
+    pub tool_calls: u32,
+    /// Model requests made.
+    pub requests: u32,
+    /// Tokens used, summed over the turn's requests (as reported).
+    pub usage: Usage,
+    /// The turn's trace id (every event of the turn carries it).
+    pub trace_id: String,
+}
+
+/// Errors that stop an agent from starting or answering.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The role or a tool is not usable.
+    #[error(transparent)]
+    Runtime(Box<RuntimeError>),
+    /// The conversation could not be read from the event store.
+    #[error("cannot read the conversation of agent `{agent}` from the event store: {source}")]
+    History {
+        /// The agent.
+        agent: String,
+        /// Why.
+        source: llmagent_events::EventsError,
+    },
+    /// The agent's task is gone (stopped, or failed).
+    #[error("agent `{0}` is not running")]
+    Stopped(String),
+}
+
+/// The wire protocol in use (auto has been resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wire {
+    Native,
+    Json,
+    Constrained,
+}
+
+impl Wire {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Json => "json",
+            Self::Constrained => "constrained",
+        }
+    }
+}
+
+/// One conversation with a model.
+pub struct Agent {
+    settings: AgentSettings,
+    runtime: Runtime,
+    client: Arc<dyn LlmClient>,
+    events: Option<Events>,
+    approver: Arc<dyn Approver>,
+    wire: Wire,
+    /// Auto mode: fall back to json when the server refuses `tools`.
+    may_fall_back: bool,
+    offered: Vec<Offered>,
+    names: FunctionNames,
+    history: Vec<Message>,
+    vault: HashMap<String, Value>,
+}
+
+impl Agent {
+    /// An agent under `settings.role`, continuing its conversation from
+    /// the event store when `events` is given. When another process owns
+    /// the store, the conversation cannot be read: the agent starts afresh
+    /// and says so in the log.
+    pub fn new(
+        runtime: Runtime,
+        client: Arc<dyn LlmClient>,
+        settings: AgentSettings,
+        events: Option<Events>,
+        approver: Arc<dyn Approver>,
+    ) -> Result<Agent, AgentError> {
+        let role = runtime
+            .policy()
+            .role(&settings.role)
+            .map_err(|e| AgentError::Runtime(Box::new(RuntimeError::from(e))))?;
+        let offered = protocol::offered(runtime.tools(), |tool, action| {
+            role.decide(tool, action).verdict != llmagent_policy::Verdict::Deny
+        });
+        let names = FunctionNames::new(&offered);
+        let history = match &events {
+            Some(ev) if ev.store().role() == StoreRole::Owner => {
+                let stored = ev
+                    .store()
+                    .conversation_for(&settings.name)
+                    .map_err(|source| AgentError::History {
+                        agent: settings.name.clone(),
+                        source,
+                    })?;
+                history::rebuild(&stored)
+            }
+            Some(_) => {
+                tracing::warn!(
+                    agent = %settings.name,
+                    "another process owns the event store; this agent starts without its earlier conversation"
+                );
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let (wire, may_fall_back) = match settings.protocol {
+            ToolProtocol::Native => (Wire::Native, false),
+            ToolProtocol::Auto => (Wire::Native, true),
+            ToolProtocol::Json => (Wire::Json, false),
+            ToolProtocol::Constrained => (Wire::Constrained, true),
+        };
+        Ok(Agent {
+            events: events.map(|e| e.with_source("agent")),
+            settings,
+            runtime,
+            client,
+            approver,
+            wire,
+            may_fall_back,
+            offered,
+            names,
+            history,
+            vault: HashMap::new(),
+        })
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &AgentSettings {
+        &self.settings
+    }
+
+    /// The protocol in use now: `native`, `json` or `constrained` (after an
+    /// auto fallback, `json`).
+    pub fn protocol(&self) -> &'static str {
+        self.wire.as_str()
+    }
+
+    /// The conversation so far (without the system prompt).
+    pub fn history(&self) -> &[Message] {
+        &self.history
+    }
+
+    /// The system prompt the next request will carry.
+    pub fn system_prompt(&self) -> String {
+        turn::system_prompt_of(self)
+    }
+
+    /// Runs one turn for `text`. `observer` sees what happens as it
+    /// happens; `cancel` ends the turn early (between model requests and
+    /// tool calls; a model request in flight is abandoned at once).
+    pub async fn prompt(
+        &mut self,
+        text: &str,
+        observer: &mut (dyn FnMut(TurnEvent) + Send),
+        cancel: &CancellationToken,
+    ) -> TurnOutcome {
+        turn::run_guarded(self, text, observer, cancel).await
+    }
+
+    /// Runs the agent as a task with a mailbox; prompts run one at a time,
+    /// in the order they were sent. Records `agent.started`, and
+    /// `agent.stopped` when the last handle is dropped.
+    pub fn spawn(self) -> AgentHandle {
+        let (tx, rx) = mpsc::channel::<Job>(MAILBOX);
+        let name = self.settings.name.clone();
+        tokio::spawn(mailbox(self, rx));
+        AgentHandle { tx, name }
+    }
+}
+
+/// Prompts waiting for an agent beyond this many make `prompt` wait: a
+/// bound keeps a runaway client from queueing without limit.
+const MAILBOX: usize = 64;
+
+struct Job {
+    text: String,
+    observer: Option<mpsc::UnboundedSender<TurnEvent>>,
+    cancel: CancellationToken,
+    reply: oneshot::Sender<TurnOutcome>,
+}
+
+async fn mailbox(mut agent: Agent, mut rx: mpsc::Receiver<Job>) {
+    turn::record_lifecycle(&agent, true);
+    while let Some(job) = rx.recv().await {
+        let mut observe = |e: TurnEvent| {
+            if let Some(tx) = &job.observer {
+                let _ = tx.send(e);
+            }
+        };
+        let outcome = turn::run_guarded(&mut agent, &job.text, &mut observe, &job.cancel).await;
+        let _ = job.reply.send(outcome);
+    }
+    turn::record_lifecycle(&agent, false);
+}
+
+/// A running agent's mailbox. Cheap to clone; the agent stops when the
+/// last handle is dropped (after the prompts already sent).
+#[derive(Clone)]
+pub struct AgentHandle {
+    tx: mpsc::Sender<Job>,
+    name: String,
+}
+
+impl AgentHandle {
+    /// The agent's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queues a prompt and waits for its turn to finish. `observer`
+    /// receives the turn's [`TurnEvent`]s.
+    pub async fn prompt(
+        &self,
+        text: &str,
+        observer: Option<mpsc::UnboundedSender<TurnEvent>>,
+        cancel: CancellationToken,
+    ) -> Result<TurnOutcome, AgentError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            text: text.to_owned(),
+            observer,
+            cancel,
+            reply,
+        };
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| AgentError::Stopped(self.name.clone()))?;
+        answer
+            .await
+            .map_err(|_| AgentError::Stopped(self.name.clone()))
+    }
+}
