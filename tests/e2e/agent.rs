@@ -569,7 +569,9 @@ async fn a_model_that_calls_tools_forever_stops_at_max_steps() {
         message.starts_with("I stopped after 3 tool steps"),
         "{message}"
     );
-    assert_eq!((out.steps, out.tool_calls, out.requests), (3, 3, 4));
+    // The same call straight after itself runs once; every request after
+    // the first answers `repeated_call`, and each still counts as a step.
+    assert_eq!((out.steps, out.tool_calls, out.requests), (3, 1, 4));
     assert_eq!(
         agent.history().last().and_then(|m| m.content.clone()),
         Some(message.clone())
@@ -846,6 +848,59 @@ async fn cancelling_ends_a_turn_waiting_for_the_model() {
             .last()
             .map(|e| e["code"].clone()),
         Some(json!("cancelled"))
+    );
+    next_prompt_works(&rig, &mut agent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_repeated_straight_away_is_not_run_twice() {
+    let rig = Rig::new();
+    let mut agent = rig.agent("default", ToolProtocol::Json);
+    let call = r#"{"tool": "crypto", "action": "sha256", "args": {"data": "hello"}}"#;
+    rig.server.push(Reply::text(call));
+    rig.server.push(Reply::text(call));
+    rig.server.push(Reply::text("done"));
+    let out = ask(&mut agent, "hash hello").await;
+    assert_eq!(out.end, TurnEnd::Answer("done".into()));
+    assert_eq!((out.steps, out.tool_calls, out.requests), (2, 1, 3));
+    assert_eq!(rig.events_of("tool.crypto").len(), 1);
+    let last = rig.bodies()[2]["messages"]
+        .as_array()
+        .expect("messages")
+        .last()
+        .cloned()
+        .expect("a last message");
+    let v: Value = serde_json::from_str(last["content"].as_str().unwrap_or("")).expect("json");
+    assert_eq!(v["error"]["reason"], "repeated_call");
+    next_prompt_works(&rig, &mut agent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constrained_model_that_repeats_itself_is_asked_only_for_the_answer() {
+    let rig = Rig::new();
+    let mut agent = rig.agent("default", ToolProtocol::Constrained);
+    let call = r#"{"tool": "crypto", "action": "sha256", "args": {"data": "hello"}}"#;
+    rig.server.push(Reply::text(call));
+    rig.server.push(Reply::text(call));
+    rig.server
+        .push(Reply::text(r#"{"tool": "none", "answer": "2cf24dba"}"#));
+    let out = ask(&mut agent, "hash hello").await;
+    assert_eq!(out.end, TurnEnd::Answer("2cf24dba".into()));
+    assert_eq!(out.tool_calls, 1);
+    let third = &rig.bodies()[2];
+    let branches = third["response_format"]["json_schema"]["schema"]["anyOf"]
+        .as_array()
+        .expect("anyOf")
+        .clone();
+    assert_eq!(branches.len(), 1, "only the answer is allowed");
+    assert_eq!(branches[0]["required"], json!(["tool", "answer"]));
+    // The repeat is not in the conversation: system, user, call, result.
+    assert_eq!(third["messages"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        rig.events_of("agent.error")
+            .last()
+            .map(|e| e["code"].clone()),
+        Some(json!("repeated_call"))
     );
     next_prompt_works(&rig, &mut agent).await;
 }

@@ -197,13 +197,35 @@ pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
     for m in messages {
         let role = m.data.get("role").and_then(|v| v.as_str()).unwrap_or("?");
         let content = m.data.get("content").and_then(|v| v.as_str()).unwrap_or("");
+        let calls = m.data.get("tool_calls").and_then(|v| v.as_array());
+        let answers = m.data.get("tool_call_id").and_then(|v| v.as_str());
         if args.json {
+            let mut line = json!({"seq": m.seq, "ts": m.ts, "role": role, "content": content});
+            if let (Some(obj), Some(c)) = (line.as_object_mut(), calls) {
+                obj.insert("tool_calls".into(), json!(c));
+            }
+            if let (Some(obj), Some(id)) = (line.as_object_mut(), answers) {
+                obj.insert("tool_call_id".into(), json!(id));
+            }
+            println!("{line}");
+            continue;
+        }
+        let who = match answers {
+            Some(id) => format!("{role} ({id})"),
+            None => role.to_owned(),
+        };
+        if !content.is_empty() || calls.is_none() {
+            println!("[{}] {who}: {content}", m.ts);
+        }
+        for call in calls.into_iter().flatten() {
+            let f = &call["function"];
             println!(
-                "{}",
-                json!({"seq": m.seq, "ts": m.ts, "role": role, "content": content})
+                "[{}] {who} calls {} {} ({})",
+                m.ts,
+                f["name"].as_str().unwrap_or("?"),
+                f["arguments"].as_str().unwrap_or(""),
+                call["id"].as_str().unwrap_or("?")
             );
-        } else {
-            println!("[{}] {role}: {content}", m.ts);
         }
     }
     0

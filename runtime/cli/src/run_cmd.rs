@@ -298,6 +298,7 @@ pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose:
             "text": text,
             "steps": outcome.steps,
             "tool_calls": outcome.tool_calls,
+            "tool_errors": outcome.tool_errors,
             "requests": outcome.requests,
             "usage": outcome.usage,
             "trace_id": outcome.trace_id,

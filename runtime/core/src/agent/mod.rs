@@ -179,6 +179,9 @@ pub struct TurnOutcome {
     pub steps: u32,
     /// Tool calls made (a reply may hold several).
     pub tool_calls: u32,
+    /// Of those, the calls that answered an error (refused, failed, or
+    /// malformed).
+    pub tool_errors: u32,
     /// Model requests made.
     pub requests: u32,
     /// Tokens used, summed over the turn's requests (as reported).
@@ -238,6 +241,12 @@ pub struct Agent {
     names: FunctionNames,
     history: Vec<Message>,
     vault: HashMap<String, Value>,
+    /// The previous call of the current turn (tool, action, arguments):
+    /// the same call again straight after is a loop, not run twice.
+    last_call: Option<(String, String, String)>,
+    /// The next request may only answer (constrained protocol, after the
+    /// model repeated a call).
+    answer_only: bool,
 }
 
 impl Agent {
@@ -298,6 +307,8 @@ impl Agent {
             names,
             history,
             vault: HashMap::new(),
+            last_call: None,
+            answer_only: false,
         })
     }
 

@@ -141,9 +141,17 @@ fn object_schema(schema: &Value) -> Value {
 pub(crate) const ANSWER_TOOL: &str = "none";
 
 /// A final answer of the constrained protocol is at most this many
-/// characters: the grammar then always closes the JSON, where an unbounded
-/// string could run into the token limit and leave it invalid.
+/// characters (when the agent sets no `max_tokens`): the grammar then
+/// always closes the JSON, where an unbounded string could run into the
+/// token limit and leave it invalid.
 const MAX_ANSWER_CHARS: u64 = 4000;
+
+/// With `max_tokens` set, the answer may have one character per this many
+/// tokens. English runs ~4 characters to a token, but a small model's
+/// rambling (digits, hex, odd words) can take a token per character, and
+/// the JSON around the answer needs tokens too (measured: SmolLM2 hit 512
+/// tokens with a 1024-character bound).
+const TOKENS_PER_ANSWER_CHAR: u64 = 2;
 
 /// The schema of the constrained protocol: one branch per offered action
 /// (`{"tool", "action", "args"}` with that action's argument schema), and a
@@ -151,7 +159,15 @@ const MAX_ANSWER_CHARS: u64 = 4000;
 /// `tool`, so the model's first decision is *which tool* — tiny models
 /// asked to choose between the keys `tool` and `answer` mostly answer
 /// without calling anything (measured with SmolLM2-135M).
-pub(crate) fn constrained_schema(offered: &[Offered]) -> Value {
+pub(crate) fn constrained_schema(
+    offered: &[Offered],
+    answer_only: bool,
+    max_tokens: Option<u32>,
+) -> Value {
+    let offered = if answer_only { &[][..] } else { offered };
+    let max_answer = max_tokens.map_or(MAX_ANSWER_CHARS, |t| {
+        (u64::from(t) / TOKENS_PER_ANSWER_CHAR).clamp(64, MAX_ANSWER_CHARS)
+    });
     let mut branches: Vec<Value> = offered
         .iter()
         .map(|o| {
@@ -171,7 +187,7 @@ pub(crate) fn constrained_schema(offered: &[Offered]) -> Value {
         "type": "object",
         "properties": {
             "tool": {"type": "string", "enum": [ANSWER_TOOL]},
-            "answer": {"type": "string", "maxLength": MAX_ANSWER_CHARS},
+            "answer": {"type": "string", "maxLength": max_answer},
         },
         "required": ["tool", "answer"],
         "additionalProperties": false,

@@ -92,6 +92,7 @@ pub(super) async fn run_guarded(
                 end: TurnEnd::Failed(message),
                 steps: 0,
                 tool_calls: 0,
+                tool_errors: 0,
                 requests: 0,
                 usage: Usage::default(),
                 trace_id: String::new(),
@@ -112,6 +113,7 @@ pub(super) async fn run(
         end: TurnEnd::Cancelled,
         steps: 0,
         tool_calls: 0,
+        tool_errors: 0,
         requests: 0,
         usage: Usage::default(),
         trace_id: context.trace_id.clone().unwrap_or_default(),
@@ -143,6 +145,8 @@ async fn turn(
         record_message(agent, &system);
     }
     push(agent, Message::user(text));
+    agent.last_call = None;
+    agent.answer_only = false;
     let mut context = llmagent_events::current_context();
     loop {
         let step = with_context(context.clone(), step(agent, observer, cancel, out)).await;
@@ -274,6 +278,28 @@ async fn step(
         return Step::End(TurnEnd::StepLimit { max_steps, message });
     }
     out.steps += 1;
+    if agent.wire == Wire::Constrained
+        && let [
+            Pending::Json {
+                tool,
+                action,
+                args: Ok(args),
+            },
+        ] = calls.as_slice()
+        && agent.last_call == Some((tool.clone(), action.clone(), args.to_string()))
+    {
+        // A small model repeating the call it just made is looping: the
+        // result is already in the conversation. Forget the repeat and ask
+        // again with a schema that only allows the answer.
+        agent.answer_only = true;
+        emit(
+            agent,
+            names::kind::ERROR,
+            names::topic::AGENT_ERROR,
+            json!({"reason": format!("the model repeated {tool}.{action} with the same arguments; asking for the answer"), "source": "agent", "code": "repeated_call"}),
+        );
+        return Step::Continue;
+    }
     let asked = match agent.wire {
         Wire::Native => Message {
             role: MessageRole::Assistant,
@@ -291,6 +317,12 @@ async fn step(
             }
             | Pending::Json { tool, action, args } => (tool.clone(), action.clone(), args.clone()),
         };
+        let key = args
+            .as_ref()
+            .ok()
+            .map(|a| (tool.clone(), action.clone(), a.to_string()));
+        let repeated = key.is_some() && key == agent.last_call;
+        agent.last_call = key;
         let result = if cancel.is_cancelled() {
             protocol::feedback(
                 &Err(ToolFailure::new(
@@ -299,9 +331,22 @@ async fn step(
                 )),
                 agent.settings.max_result_bytes,
             )
+        } else if repeated {
+            // A model that repeats the call it just made is looping; the
+            // result is already in the conversation.
+            protocol::feedback(
+                &Err(ToolFailure::new(
+                    "repeated_call",
+                    format!("{tool}.{action} was just called with these same arguments; its result is the previous message"),
+                )
+                .suggestion("answer the user's question with that result now, or make a different call")),
+                agent.settings.max_result_bytes,
+            )
         } else {
             out.tool_calls += 1;
-            run_call(agent, &tool, &action, args, observer).await
+            let (text, ok) = run_call(agent, &tool, &action, args, observer).await;
+            out.tool_errors += u32::from(!ok);
+            text
         };
         let message = match call {
             Pending::Native { id, .. } => Message::tool(id, result),
@@ -389,7 +434,7 @@ async fn run_call(
     action: &str,
     args: Result<Value, ToolFailure>,
     observer: &mut (dyn FnMut(TurnEvent) + Send),
-) -> String {
+) -> (String, bool) {
     let mut result = match args {
         Err(failure) => {
             // Refused before any tool was chosen (the model's call was
@@ -452,7 +497,7 @@ async fn run_call(
         ok: result.is_ok(),
         result: text.clone(),
     });
-    text
+    (text, result.is_ok())
 }
 
 /// Keeps the secrets of a tool's answer from the model (see the module
@@ -536,7 +581,11 @@ fn build_request(agent: &Agent) -> ChatRequest {
         },
         response_format: (agent.wire == Wire::Constrained).then(|| ResponseFormat {
             name: "tool_call_or_answer".into(),
-            schema: protocol::constrained_schema(&agent.offered),
+            schema: protocol::constrained_schema(
+                &agent.offered,
+                agent.answer_only,
+                agent.settings.max_tokens,
+            ),
         }),
         temperature: agent.settings.temperature,
         max_tokens: agent.settings.max_tokens,

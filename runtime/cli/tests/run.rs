@@ -1,0 +1,228 @@
+//! `llmagent run` as a user runs it, against a real HTTP model server
+//! playing scripted replies: the answer on stdout, tool calls with
+//! `--verbose`, one clear line and a distinct exit code for each way a turn
+//! can fail.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use llmagent_tests::model_server::{ModelServer, Reply};
+use serde_json::Value;
+
+const POLICY: &str = r#"
+version = 1
+[defaults]
+max_steps = 2
+[roles.default]
+tools = ["crypto"]
+"#;
+
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("policy.toml"), POLICY).expect("policy");
+        Self { dir }
+    }
+
+    fn policy(&self) -> PathBuf {
+        self.dir.path().join("policy.toml")
+    }
+
+    fn run(&self, base: &str, extra: &[&str]) -> Output {
+        let events = self.dir.path().join("events");
+        let mut args: Vec<String> = vec![
+            "--events".into(),
+            events.display().to_string(),
+            "run".into(),
+            "--policy".into(),
+            self.policy().display().to_string(),
+            "--role".into(),
+            "default".into(),
+            "--model".into(),
+            "scripted".into(),
+            "--api-base".into(),
+            base.into(),
+            "--retries".into(),
+            "0".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        command(&args)
+    }
+
+    fn events(&self, args: &[&str]) -> String {
+        let mut all = vec![
+            "--events".to_owned(),
+            self.dir.path().join("events").display().to_string(),
+            "events".to_owned(),
+        ];
+        all.extend(args.iter().map(|s| (*s).to_owned()));
+        String::from_utf8_lossy(&command(&all).stdout).into_owned()
+    }
+}
+
+fn command(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmagent"))
+        .args(args)
+        .env(
+            "XDG_CACHE_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
+        )
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("LLMAGENT_MODEL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run llmagent")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_prompt_that_needs_a_tool_prints_the_answer_and_exits_0() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    server.push(Reply::tool_calls(&[(
+        "c1",
+        "crypto-sha256",
+        r#"{"data":"hello"}"#,
+    )]));
+    server.push(Reply::text("The SHA-256 of hello is 2cf24dba…"));
+    let out = run.run(&server.base_url(), &["--verbose", "hash", "hello"]);
+    assert_eq!(text(&out.stdout), "The SHA-256 of hello is 2cf24dba…\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("→ crypto.sha256 {\"data\":\"hello\"}"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.requests()[0].body["messages"][1]["content"],
+        "hash hello"
+    );
+    // The turn is on record, and the conversation continues next time.
+    let recorded = run.events(&["--agent", "default", "--topic", "agent.message"]);
+    assert_eq!(recorded.lines().count(), 5, "{recorded}");
+    server.push(Reply::text("again"));
+    let out = run.run(&server.base_url(), &["and", "now?"]);
+    assert_eq!(out.status.code(), Some(0));
+    let messages = server.requests()[2].body["messages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(messages, 1 + 4 + 1);
+}
+
+#[test]
+fn json_output_describes_the_outcome() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    server.push(Reply::text("hi"));
+    let out = run.run(&server.base_url(), &["--json", "hello"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (
+            v["end"].as_str(),
+            v["text"].as_str(),
+            v["steps"].as_u64(),
+            v["usage"]["total_tokens"].as_u64(),
+            v["exit_code"].as_u64()
+        ),
+        (Some("answer"), Some("hi"), Some(0), Some(15), Some(0))
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_one_line_saying_where_and_exit_5() {
+    let run = Run::new();
+    // A port nobody listens on: bind, note it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let out = run.run(&base, &["hello"]);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: cannot reach the model server at {base}/chat/completions"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--api-base"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_server_error_exits_6_and_a_step_limit_exits_7() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    server.push(Reply::status(500, "model crashed"));
+    let out = run.run(&server.base_url(), &["hello"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the model server answered HTTP 500: model crashed\n"
+    );
+    server.always(Reply::tool_calls(&[(
+        "c",
+        "crypto-sha256",
+        r#"{"data":"x"}"#,
+    )]));
+    let out = run.run(&server.base_url(), &["loop"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        text(&out.stderr).starts_with("error: I stopped after 2 tool steps"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_missing_model_or_role_is_a_usage_or_policy_error() {
+    let run = Run::new();
+    let out = command(&[
+        "run".into(),
+        "--policy".into(),
+        run.policy().display().to_string(),
+        "--role".into(),
+        "default".into(),
+        "--no-events".into(),
+        "hi".into(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no model named: pass --model NAME, set LLMAGENT_MODEL, or set model in the agent's [agents.NAME]\n"
+    );
+    let out = command(&[
+        "run".into(),
+        "--policy".into(),
+        run.policy().display().to_string(),
+        "--role".into(),
+        "nosuch".into(),
+        "--model".into(),
+        "m".into(),
+        "hi".into(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("nosuch"),
+        "{}",
+        text(&out.stderr)
+    );
+}
