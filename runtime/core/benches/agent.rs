@@ -68,40 +68,45 @@ fn rig() -> Rig {
 fn bench(c: &mut Criterion) {
     let rig = rig();
     let mut n = 0u64;
-    c.bench_function("agent_turn_one_tool", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                n += 1;
-                let settings = AgentSettings::new(&format!("bench-{n}"), "bench", "scripted");
-                let mut settings = settings;
-                settings.protocol = ToolProtocol::Native;
-                let mut agent = Agent::new(
-                    rig.runtime.clone(),
-                    rig.client.clone(),
-                    settings,
-                    Some(rig.events.clone()),
-                    Arc::new(DenyApprovals),
-                )
-                .expect("agent");
-                rig.server.push(Reply::tool_calls(&[(
-                    "c",
-                    "crypto-sha256",
-                    r#"{"data":"hello"}"#,
-                )]));
-                rig.server.push(Reply::text("done"));
-                let started = Instant::now();
-                let out = rig.tokio.block_on(agent.prompt(
-                    "hash hello",
-                    &mut |_| {},
-                    &CancellationToken::new(),
-                ));
-                total += started.elapsed();
-                assert_eq!(out.end, TurnEnd::Answer("done".into()));
-            }
-            total
-        })
-    });
+    for (name, record) in [
+        ("agent_turn_one_tool", true),
+        ("agent_turn_one_tool_unrecorded", false),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    n += 1;
+                    let mut settings =
+                        AgentSettings::new(&format!("bench-{n}"), "bench", "scripted");
+                    settings.protocol = ToolProtocol::Native;
+                    let mut agent = Agent::new(
+                        rig.runtime.clone(),
+                        rig.client.clone(),
+                        settings,
+                        record.then(|| rig.events.clone()),
+                        Arc::new(DenyApprovals),
+                    )
+                    .expect("agent");
+                    rig.server.push(Reply::tool_calls(&[(
+                        "c",
+                        "crypto-sha256",
+                        r#"{"data":"hello"}"#,
+                    )]));
+                    rig.server.push(Reply::text("done"));
+                    let started = Instant::now();
+                    let out = rig.tokio.block_on(agent.prompt(
+                        "hash hello",
+                        &mut |_| {},
+                        &CancellationToken::new(),
+                    ));
+                    total += started.elapsed();
+                    assert_eq!(out.end, TurnEnd::Answer("done".into()));
+                }
+                total
+            })
+        });
+    }
     let request = ChatRequest {
         model: "scripted".into(),
         messages: vec![Message::system("s"), Message::user("hash hello")],
@@ -126,8 +131,9 @@ fn bench(c: &mut Criterion) {
 }
 
 fn write_results() {
-    let (Some(turn), Some(http), Some(tool)) = (
+    let (Some(turn), Some(quiet), Some(http), Some(tool)) = (
         report::median_ns("agent_turn_one_tool"),
+        report::median_ns("agent_turn_one_tool_unrecorded"),
         report::median_ns("model_http_exchange"),
         report::median_ns("sandbox_sha256_call"),
     ) else {
@@ -135,6 +141,7 @@ fn write_results() {
         return;
     };
     let agent_only = (turn - 2.0 * http - tool).max(0.0);
+    let agent_quiet = (quiet - 2.0 * http - tool).max(0.0);
     let body = format!(
         "## Agent (`cargo bench -p llmagent-core --bench agent`)\n\n\
          Machine: {}. Criterion medians, one run. A turn: model asks for `crypto sha256` (native \
@@ -144,12 +151,16 @@ fn write_results() {
          | one HTTP exchange with the scripted server (client, loopback, server) | {} | — |\n\
          | the sandboxed `crypto sha256` call alone (`Runtime::call_blocking`, with its events) | {} | — |\n\
          | **agent overhead per tool round-trip** (turn − 2 × exchange − call: prompt and request building, parsing, sealing, history, agent events) | **{}** | ≤ 1 ms |\n\
+         | the same turn, the agent's own events not recorded (the sandbox's still are) | {} | — |\n\
+         | agent overhead per tool round-trip without its events | {} | — |\n\
          | turn − call (agent overhead *with* the model's HTTP, model time ≈ 0) | {} | — |\n",
         report::machine(),
         report::fmt_ns(turn),
         report::fmt_ns(http),
         report::fmt_ns(tool),
         report::fmt_ns(agent_only),
+        report::fmt_ns(quiet),
+        report::fmt_ns(agent_quiet),
         report::fmt_ns(turn - tool),
     );
     report::write_section("agent", &body);

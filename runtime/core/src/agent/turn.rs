@@ -199,13 +199,7 @@ async fn step(
                 });
                 return Step::Continue;
             }
-            emit(
-                agent,
-                names::kind::ERROR,
-                names::topic::AGENT_ERROR,
-                json!({"reason": e.to_string(), "source": "llm_request", "code": e.code()}),
-            );
-            return Step::End(TurnEnd::ModelError(e));
+            return Step::End(model_error(agent, e));
         }
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -227,13 +221,7 @@ async fn step(
                 content.chars().count()
             ),
         };
-        emit(
-            agent,
-            names::kind::ERROR,
-            names::topic::AGENT_ERROR,
-            json!({"reason": e.to_string(), "source": "llm_request", "code": e.code()}),
-        );
-        return Step::End(TurnEnd::ModelError(e));
+        return Step::End(model_error(agent, e));
     }
     let (calls, answer) = interpret(agent, &reply, &content);
     emit(
@@ -606,6 +594,17 @@ pub(super) fn system_prompt_of(agent: &Agent) -> String {
         &agent.offered,
         style,
     )
+}
+
+/// Records a failed model request; the turn ends with it.
+fn model_error(agent: &Agent, e: LlmError) -> TurnEnd {
+    emit(
+        agent,
+        names::kind::ERROR,
+        names::topic::AGENT_ERROR,
+        json!({"reason": e.to_string(), "source": "llm_request", "code": e.code()}),
+    );
+    TurnEnd::ModelError(e)
 }
 
 fn cancelled(agent: &Agent) -> TurnEnd {
