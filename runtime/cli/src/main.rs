@@ -146,7 +146,27 @@ pub(crate) enum PolicyCommand {
     },
 }
 
+/// `llmagent events | head` closes stdout early; `println!` then panics
+/// with "failed printing to stdout: Broken pipe". That is not a failure of
+/// llmagent: leave quietly with 141 (128 + SIGPIPE), as a shell tool does.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
