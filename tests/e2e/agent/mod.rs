@@ -149,11 +149,9 @@ pub(super) fn sha_feedback() -> String {
     )
 }
 
-pub(super) fn error_feedback(reason: &str, result: &str) -> (String, String) {
+/// The `reason` of an error result as the model was shown it.
+pub(super) fn error_reason(result: &str) -> String {
     let v: Value = serde_json::from_str(result).expect("feedback is JSON");
     assert_eq!(v["status"], "error", "{result}");
-    (
-        reason.to_owned(),
-        v["error"]["reason"].as_str().unwrap_or("").to_owned(),
-    )
+    v["error"]["reason"].as_str().unwrap_or("").to_owned()
 }
