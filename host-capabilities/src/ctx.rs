@@ -5,48 +5,88 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings;
-use crate::exec::ExecPolicy;
-use crate::fs::FsPolicy;
-use crate::proc::ProcPolicy;
+use crate::capability::{Capability, RoleScope};
+use crate::decision::Ruling;
 use crate::sink::Sink;
-use crate::systemd::SystemdPolicy;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
 /// model's context and a tool instance's memory.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1 << 20;
 
-/// Everything a role is granted, compiled. Built once per role by the
-/// policy crate and shared by every call under that role.
-#[derive(Debug, Clone)]
-pub struct Grants {
-    /// The role's name, used in denial hints (`[roles.<role>.fs].read`).
-    pub role: String,
-    /// `[roles.<role>.fs]`.
-    pub fs: FsPolicy,
-    /// `[roles.<role>.exec]`.
-    pub exec: ExecPolicy,
-    /// `[roles.<role>.proc]`.
-    pub proc: ProcPolicy,
-    /// `[roles.<role>.systemd]`.
-    pub systemd: SystemdPolicy,
-    /// The role's `max_output_bytes`: no capability hands a tool more than
-    /// this in one answer (a file read, an exec stream).
-    pub max_output_bytes: u64,
+/// Generates [`Grants`] and [`CAPABILITIES`] from the registry.
+macro_rules! grants {
+    ($($name:ident: $ty:ty,)*) => {
+        /// Everything a role is granted, compiled: one field per registered
+        /// capability. Built once per role by the policy crate and shared
+        /// by every call under that role.
+        #[derive(Debug, Clone)]
+        pub struct Grants {
+            /// The role's name, used in denial hints (`[roles.<role>.fs].read`).
+            pub role: String,
+            $(
+                #[doc = concat!("`[roles.<role>.", stringify!($name), "]`.")]
+                pub $name: $ty,
+            )*
+            /// The role's `max_output_bytes`: no capability hands a tool more
+            /// than this in one answer (a file read, an exec stream).
+            pub max_output_bytes: u64,
+        }
+
+        impl Grants {
+            /// A role granted nothing.
+            pub fn none(role: &str) -> Self {
+                let scope = RoleScope { role, timeout_ms: DEFAULT_TIMEOUT_MS };
+                Self {
+                    role: role.to_owned(),
+                    $($name: <$ty as Capability>::deny_all(scope),)*
+                    max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+                }
+            }
+
+            /// Each capability's name and what it grants (its summary
+            /// lines), in registry order.
+            pub fn summaries(&self) -> Vec<(&'static str, Vec<String>)> {
+                vec![$((<$ty as Capability>::NAME, self.$name.summary()),)*]
+            }
+
+            /// The ruling of `capability` on a hypothetical request (see
+            /// [`Capability::explain`]); `None` when this version has no
+            /// such capability.
+            pub fn explain(
+                &self,
+                capability: &str,
+                operation: &str,
+                args: &[String],
+            ) -> Option<Result<Ruling, String>> {
+                $(
+                    if capability == <$ty as Capability>::NAME {
+                        return Some(self.$name.explain(operation, args));
+                    }
+                )*
+                None
+            }
+
+            /// The requests `capability` can explain (for usage messages).
+            pub fn requests(capability: &str) -> Option<&'static [&'static str]> {
+                $(
+                    if capability == <$ty as Capability>::NAME {
+                        return Some(<$ty as Capability>::requests());
+                    }
+                )*
+                None
+            }
+        }
+
+        /// The capabilities this version implements, in registry order.
+        pub const CAPABILITIES: &[&str] = &[$(<$ty as Capability>::NAME,)*];
+    };
 }
 
-impl Grants {
-    /// A role granted nothing.
-    pub fn none(role: &str) -> Self {
-        Self {
-            role: role.to_owned(),
-            fs: FsPolicy::deny_all(role),
-            exec: ExecPolicy::deny_all(role),
-            proc: ProcPolicy::deny_all(role),
-            systemd: SystemdPolicy::deny_all(role),
-            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
-        }
-    }
-}
+crate::for_each_capability!(grants);
+
+/// The role timeout a role granted nothing is compiled with (the policy's
+/// built-in `timeout_ms`).
+const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 /// The capability state of one tool call: the role's grants and the sink
 /// that records decisions. Lives in the call's `Store`.

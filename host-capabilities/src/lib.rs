@@ -15,7 +15,9 @@
 //! with its event store; this crate depends on nothing in `runtime/`.
 
 mod bindings;
+mod capability;
 mod ctx;
+mod decision;
 mod error;
 mod sink;
 
@@ -32,9 +34,11 @@ pub mod udev;
 pub use bindings::{
     ActionSpec, CapError, Denial, ToolError, ToolOutput, ToolSpec, ToolWorld, ToolWorldPre,
 };
-pub use ctx::{Capabilities, Grants, add_to_linker};
+pub use capability::{Capability, PLANNED, RoleScope};
+pub use ctx::{CAPABILITIES, Capabilities, Grants, add_to_linker};
+pub use decision::{Decision, Ruling, Subject, Verdict};
 pub use error::CompileError;
-pub use sink::{Decision, NullSink, Sink};
+pub use sink::{NullSink, Sink};
 
 /// The WIT package every component must be built against, and its version.
 pub const WIT_PACKAGE: &str = "llmagent:tools";

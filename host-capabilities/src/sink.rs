@@ -1,27 +1,37 @@
 //! Where capabilities report their decisions. The runtime implements
 //! [`Sink`] with its event store (`policy.decision` events).
 
-/// One allow or deny decision by a capability.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision<'a> {
-    /// Capability that decided (`fs`, `exec`, `http` …).
-    pub capability: &'a str,
-    /// Operation asked for (`read`, `write`, `delete`, `list`, `stat` …).
-    pub operation: &'a str,
-    /// Target as the host resolved it (canonical path, program, URL).
-    pub target: &'a str,
-    /// Whether the request was allowed.
-    pub allowed: bool,
-    /// The policy rule that matched (`[roles.ops.fs].read "/var/log/**"`),
-    /// or for a denial the key that would allow it.
-    pub rule: &'a str,
-}
+use crate::bindings::{CapError, Denial};
+use crate::decision::{Decision, Ruling, Subject};
 
 /// Receives every capability decision. Implementations must not block for
 /// long: they run inside a tool call.
 pub trait Sink: Send + Sync {
     /// Records one decision.
     fn decision(&self, decision: &Decision<'_>);
+}
+
+/// Reports `decision` to `sink` and turns anything but an allow into the
+/// guest's `denied` error, naming the capability, the target and the hint.
+/// Every capability enforces its rulings through here.
+pub(crate) fn enforce(sink: &dyn Sink, decision: &Decision<'_>) -> Result<(), CapError> {
+    sink.decision(decision);
+    match decision.ruling {
+        Ruling::Allow { .. } => Ok(()),
+        Ruling::Approve { rule } => {
+            Err(denied(decision, format!("{rule} needs a human's approval")))
+        }
+        Ruling::Deny { hint } => Err(denied(decision, hint.clone())),
+    }
+}
+
+fn denied(decision: &Decision<'_>, hint: String) -> CapError {
+    let (Subject::Capability(name) | Subject::Tool(name)) = decision.subject;
+    CapError::Denied(Denial {
+        capability: name.to_owned(),
+        target: decision.target.to_owned(),
+        hint,
+    })
 }
 
 /// A sink that drops everything (tests, benchmarks).
@@ -59,12 +69,12 @@ impl Recorder {
 #[cfg(test)]
 impl Sink for Recorder {
     fn decision(&self, d: &Decision<'_>) {
-        assert_eq!(d.capability, self.capability);
+        assert_eq!(d.subject, crate::Subject::Capability(self.capability));
         self.seen.lock().unwrap().push((
             d.operation.into(),
             d.target.into(),
-            d.allowed,
-            d.rule.into(),
+            d.ruling.verdict() == crate::Verdict::Allow,
+            d.ruling.reason().into(),
         ));
     }
 }

@@ -104,12 +104,14 @@ pub mod host_sink {
 
     impl host_capabilities::Sink for Recorder {
         fn decision(&self, d: &host_capabilities::Decision<'_>) {
+            let (host_capabilities::Subject::Capability(name)
+            | host_capabilities::Subject::Tool(name)) = d.subject;
             if let Ok(mut seen) = self.seen.lock() {
                 seen.push((
-                    d.capability.into(),
+                    name.into(),
                     d.operation.into(),
                     d.target.into(),
-                    d.allowed,
+                    d.ruling.verdict() == host_capabilities::Verdict::Allow,
                 ));
             }
         }

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::confine::{self, Protection};
-use super::policy::{Refusal, SAFE_PATH};
+use super::policy::SAFE_PATH;
 use super::run::{Job, run};
+use crate::bindings::CapError;
 use crate::bindings::exec::{Command, Host, Outcome};
-use crate::bindings::{CapError, Denial};
 use crate::ctx::{Capabilities, Grants};
-use crate::sink::{Decision, Sink};
+use crate::decision::{Decision, Ruling, Verdict};
+use crate::sink::{Sink, enforce};
 
 /// A decision's target shows the program and at most this much of its
 /// arguments: enough to recognise a command in the event log without
@@ -26,28 +27,33 @@ impl Host for Capabilities {
 /// Decides and runs one command; every decision goes to `sink`.
 pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<Outcome, CapError> {
     let policy = &grants.exec;
-    let deny = |r: Refusal| {
-        sink.decision(&Decision {
-            capability: "exec",
-            operation: "run",
-            target: &r.target,
-            allowed: false,
-            rule: &r.hint,
-        });
-        CapError::Denied(Denial {
-            capability: "exec".into(),
-            target: r.target,
-            hint: r.hint,
-        })
-    };
     if cmd.args.iter().any(|a| a.contains('\0')) {
         return Err(CapError::InvalidArgument(
             "an argument contains a NUL byte".into(),
         ));
     }
-    let allowed = policy.decide(&cmd.program, &cmd.args).map_err(deny)?;
-    let program = allowed.program.path.clone();
+    let decide = |target: &str, ruling: &Ruling| {
+        enforce(sink, &Decision::capability("exec", "run", target, ruling))
+    };
+    // Locating the program is the I/O before the (pure) decisions: the
+    // program alone (a denial names it), then its arguments (a denial
+    // names the command).
+    let located = policy.locate(&cmd.program).or_else(|refusal| {
+        decide(&cmd.program, &refusal)?;
+        Err(CapError::Io(
+            "internal error: a program that was not found was allowed".into(),
+        ))
+    })?;
+    let program = located.path.clone();
+    let ruling = policy.decide_program(&located);
+    if ruling.verdict() != Verdict::Allow {
+        decide(&program.display().to_string(), &ruling)?;
+    }
     let summary = target(&program.display().to_string(), &cmd.args);
+    let ruling = policy.decide_args(&located, &cmd.args);
+    if ruling.verdict() != Verdict::Allow {
+        decide(&summary, &ruling)?;
+    }
     let mut env = Vec::with_capacity(cmd.env.len() + 1);
     for (name, value) in cmd.env {
         if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
@@ -56,7 +62,10 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
                 name.escape_debug()
             )));
         }
-        policy.decide_env(&name).map_err(deny)?;
+        let env_ruling = policy.decide_env(&name);
+        if env_ruling.verdict() != Verdict::Allow {
+            decide(&format!("environment variable {name}"), &env_ruling)?;
+        }
         env.push((name, value));
     }
     if !env.iter().any(|(k, _)| k == "PATH") {
@@ -65,7 +74,9 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
     let cwd = match cmd.cwd.as_deref() {
         None => PathBuf::from("/"),
         Some(c) => working_dir(policy, c).map_err(|e| match e {
-            Err(r) => deny(r),
+            Err((target, ruling)) => decide(&target, &ruling).err().unwrap_or_else(|| {
+                CapError::Io("internal error: a refused working directory was allowed".into())
+            }),
             Ok(e) => e,
         })?,
     };
@@ -89,24 +100,14 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
                  enable Landlock (lsm=landlock), or set {} = false to run them without it",
                 policy.key("require_landlock")
             );
-            sink.decision(&Decision {
-                capability: "exec",
-                operation: "run",
-                target: &summary,
-                allowed: false,
-                rule: &hint,
-            });
+            let refusal = Ruling::deny(hint.clone());
+            sink.decision(&Decision::capability("exec", "run", &summary, &refusal));
             return Err(CapError::Unsupported(hint));
         }
         None => (Protection::None, None),
     };
-    sink.decision(&Decision {
-        capability: "exec",
-        operation: "run",
-        target: &summary,
-        allowed: true,
-        rule: &format!("{} ({})", allowed.rule, protection.describe()),
-    });
+    let allowed = Ruling::allow(format!("{} ({})", ruling.reason(), protection.describe()));
+    decide(&summary, &allowed)?;
     let job = Job {
         program: program.clone(),
         args: cmd.args,
@@ -133,12 +134,12 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
     })
 }
 
-/// The canonical working directory, if allowed. `Err(Err(_))` is a
-/// refusal, `Err(Ok(_))` any other error.
+/// The canonical working directory, if allowed. `Err(Err((target,
+/// ruling)))` is a refusal, `Err(Ok(_))` any other error.
 fn working_dir(
     policy: &super::ExecPolicy,
     raw: &str,
-) -> Result<PathBuf, Result<CapError, Refusal>> {
+) -> Result<PathBuf, Result<CapError, (String, Ruling)>> {
     if !raw.starts_with('/') {
         return Err(Ok(CapError::InvalidArgument(format!(
             "cwd \"{raw}\" is not an absolute path"
@@ -146,7 +147,7 @@ fn working_dir(
     }
     match std::fs::canonicalize(raw) {
         Ok(real) => {
-            policy.decide_cwd(&real).map_err(Err)?;
+            refuse_cwd(policy, &real)?;
             if real.is_dir() {
                 Ok(real)
             } else {
@@ -158,9 +159,20 @@ fn working_dir(
         // A missing directory is `not-found` only where it would be
         // allowed, so a tool cannot probe outside its grants.
         Err(e) => {
-            policy.decide_cwd(Path::new(raw)).map_err(Err)?;
+            refuse_cwd(policy, Path::new(raw))?;
             Err(Ok(CapError::NotFound(format!("cwd \"{raw}\": {e}"))))
         }
+    }
+}
+
+/// `Err` with the refusal when `real` is not an allowed working directory.
+fn refuse_cwd(
+    policy: &super::ExecPolicy,
+    real: &Path,
+) -> Result<(), Result<CapError, (String, Ruling)>> {
+    match policy.decide_cwd(real) {
+        Ruling::Allow { .. } => Ok(()),
+        refusal => Err(Err((real.display().to_string(), refusal))),
     }
 }
 

@@ -79,4 +79,4 @@ mod tests;
 
 pub use confine::{Protection, kernel_abi};
 pub use limits::ExecLimits;
-pub use policy::{Allowed, ArgsToml, ExecPolicy, ExecToml, Program, Refusal, SAFE_PATH};
+pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, Program, SAFE_PATH};

@@ -9,6 +9,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::limits::ExecLimits;
+use crate::capability::{Capability, RoleScope, usage};
+use crate::decision::Ruling;
 use crate::error::CompileError;
 
 /// Where bare program names are looked up, at compile time and at call
@@ -87,28 +89,22 @@ pub struct ExecPolicy {
     env: Vec<String>,
     cwd: Vec<String>,
     cwd_set: GlobSet,
+    /// For each glob of `cwd_set`, the index of its `cwd` entry.
+    cwd_entry: Vec<usize>,
     /// Whether a kernel without Landlock refuses every call.
     pub require_landlock: bool,
     /// Timeout cap and resource limits.
     pub limits: ExecLimits,
 }
 
-/// A program request that passed [`ExecPolicy::decide`].
-#[derive(Debug, Clone)]
-pub struct Allowed<'a> {
-    /// The allowed program it resolved to.
-    pub program: &'a Program,
-    /// The rule reported to the sink.
-    pub rule: String,
-}
-
-/// Why a request was refused: what was asked for and the key to change.
+/// A program as the host found it, before the decision: canonical path,
+/// device and inode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The target as the host saw it.
-    pub target: String,
-    /// The policy key that would allow it.
-    pub hint: String,
+pub struct Located {
+    /// Canonical absolute path.
+    pub path: PathBuf,
+    dev: u64,
+    ino: u64,
 }
 
 impl ExecPolicy {
@@ -120,6 +116,7 @@ impl ExecPolicy {
             env: Vec::new(),
             cwd: Vec::new(),
             cwd_set: GlobSet::empty(),
+            cwd_entry: Vec::new(),
             require_landlock: true,
             limits: ExecLimits::defaults(10_000),
         }
@@ -187,6 +184,7 @@ impl ExecPolicy {
             }
         }
         let mut cwd_set = GlobSetBuilder::new();
+        let mut cwd_entry = Vec::new();
         for (i, c) in raw.cwd.iter().enumerate() {
             let key = format!("cwd[{i}]");
             if !c.starts_with('/') || c.split('/').any(|s| s == "..") {
@@ -200,9 +198,11 @@ impl ExecPolicy {
                 CompileError::new(&key, format!("\"{c}\" is not a valid glob: {}", e.kind()))
             })?;
             cwd_set.add(g);
+            cwd_entry.push(i);
             // `/srv/**` also grants `/srv` itself, as fs `read` globs do.
             if let Some(Ok(g)) = c.strip_suffix("/**").filter(|d| !d.is_empty()).map(glob) {
                 cwd_set.add(g);
+                cwd_entry.push(i);
             }
         }
         let cwd_set = cwd_set
@@ -214,6 +214,7 @@ impl ExecPolicy {
             env: raw.env.clone(),
             cwd: raw.cwd.clone(),
             cwd_set,
+            cwd_entry,
             require_landlock: raw.require_landlock.unwrap_or(true),
             limits: ExecLimits::compile(raw, role_timeout_ms)?,
         })
@@ -264,86 +265,121 @@ impl ExecPolicy {
         format!("[roles.{}.exec].{key}", self.role)
     }
 
-    /// Decides whether `program` (as a tool wrote it) may run with `args`.
-    pub fn decide(&self, program: &str, args: &[String]) -> Result<Allowed<'_>, Refusal> {
-        let path = resolve(program).map_err(|m| Refusal {
-            target: program.to_owned(),
-            hint: format!(
+    /// Finds the program a tool names, as the host would run it: resolved
+    /// on [`SAFE_PATH`] or canonicalised, with its device and inode now.
+    /// This is the I/O before [`ExecPolicy::decide`]; a program that cannot
+    /// be found is refused with the reason.
+    pub fn locate(&self, program: &str) -> Result<Located, Ruling> {
+        let path = resolve(program).map_err(|m| {
+            Ruling::deny(format!(
                 "{m}; to allow a program, add its absolute path to {}",
                 self.key("allow")
-            ),
+            ))
         })?;
-        let target = path.display().to_string();
-        let Some(p) = self.programs.iter().find(|p| p.path == path) else {
-            return Err(Refusal {
-                target: target.clone(),
-                hint: format!("add \"{target}\" to {}", self.key("allow")),
-            });
+        let (dev, ino) = identity(&path).map_err(|m| {
+            Ruling::deny(format!(
+                "{m}; to allow a program, add its absolute path to {}",
+                self.key("allow")
+            ))
+        })?;
+        Ok(Located { path, dev, ino })
+    }
+
+    /// Decides whether the located `program` may run with `args`: the
+    /// strictest of [`ExecPolicy::decide_program`] and
+    /// [`ExecPolicy::decide_args`]. Pure.
+    pub fn decide(&self, program: &Located, args: &[String]) -> Ruling {
+        Ruling::strictest_or_deny(
+            [
+                self.decide_program(program),
+                self.decide_args(program, args),
+            ],
+            String::new,
+        )
+    }
+
+    /// Decides on the program alone: it must be an allowed path whose
+    /// device and inode are those seen at load. Pure.
+    pub fn decide_program(&self, program: &Located) -> Ruling {
+        let Some(p) = self.program(&program.path) else {
+            return Ruling::deny(format!(
+                "add \"{}\" to {}",
+                program.path.display(),
+                self.key("allow")
+            ));
         };
-        match identity(&path) {
-            Ok((dev, ino)) if (dev, ino) == (p.dev, p.ino) => {}
-            _ => {
-                return Err(Refusal {
-                    target,
-                    hint: format!(
-                        "the file at this path was replaced after the policy was loaded (an upgrade?); \
-                         reload the policy to allow the new file via {}",
-                        self.key("allow")
-                    ),
-                });
-            }
+        if (program.dev, program.ino) != (p.dev, p.ino) {
+            return Ruling::deny(format!(
+                "the file at this path was replaced after the policy was loaded (an upgrade?); \
+                 reload the policy to allow the new file via {}",
+                self.key("allow")
+            ));
         }
-        if let Some(rules) = &p.args {
-            if let Some(bad) = args.iter().find(|a| rules.deny_set.is_match(a.as_str())) {
-                return Err(Refusal {
-                    target: format!("{target} {bad}"),
-                    hint: format!("the argument \"{bad}\" matches {}.deny", rules.key),
-                });
-            }
-            let prefixed = |pre: &Vec<String>| {
-                args.len() >= pre.len() && args.iter().zip(pre).all(|(a, b)| a == b)
-            };
-            if !rules.allow_prefix.is_empty() && !rules.allow_prefix.iter().any(prefixed) {
-                return Err(Refusal {
-                    target: format!("{target} {}", args.join(" ")),
-                    hint: format!(
-                        "add a prefix of these arguments to {}.allow_prefix",
-                        rules.key
-                    ),
-                });
-            }
-        }
-        Ok(Allowed {
-            program: p,
-            rule: format!("{} \"{}\"", self.key("allow"), p.written),
-        })
+        Ruling::allow(format!("{} \"{}\"", self.key("allow"), p.written))
+    }
+
+    /// Decides on the arguments of an allowed program: no argument may
+    /// match a `deny` glob, and with `allow_prefix` the arguments must
+    /// start with one of its vectors. Deny wins. A program without
+    /// argument rules takes any arguments (its allow is the rule). Pure.
+    pub fn decide_args(&self, program: &Located, args: &[String]) -> Ruling {
+        let Some(p) = self.program(&program.path) else {
+            return Ruling::deny(format!(
+                "add \"{}\" to {}",
+                program.path.display(),
+                self.key("allow")
+            ));
+        };
+        let allow = Ruling::allow(format!("{} \"{}\"", self.key("allow"), p.written));
+        let Some(rules) = &p.args else {
+            return allow;
+        };
+        let denials = args
+            .iter()
+            .filter(|a| rules.deny_set.is_match(a.as_str()))
+            .map(|bad| Ruling::deny(format!("the argument \"{bad}\" matches {}.deny", rules.key)));
+        let prefixed = |pre: &Vec<String>| {
+            args.len() >= pre.len() && args.iter().zip(pre).all(|(a, b)| a == b)
+        };
+        let prefix = if rules.allow_prefix.is_empty() || rules.allow_prefix.iter().any(prefixed) {
+            allow
+        } else {
+            Ruling::deny(format!(
+                "add a prefix of these arguments to {}.allow_prefix",
+                rules.key
+            ))
+        };
+        Ruling::strictest_or_deny(denials.chain(std::iter::once(prefix)), String::new)
+    }
+
+    /// The program `path` as allowed (for running it).
+    pub fn program(&self, path: &Path) -> Option<&Program> {
+        self.programs.iter().find(|p| p.path == path)
     }
 
     /// Decides whether a tool may set variable `name`.
-    pub fn decide_env(&self, name: &str) -> Result<(), Refusal> {
+    pub fn decide_env(&self, name: &str) -> Ruling {
         if self.env.iter().any(|e| e == name) {
-            Ok(())
+            Ruling::allow(format!("{} \"{name}\"", self.key("env")))
         } else {
-            Err(Refusal {
-                target: format!("environment variable {name}"),
-                hint: format!("add \"{name}\" to {}", self.key("env")),
-            })
+            Ruling::deny(format!("add \"{name}\" to {}", self.key("env")))
         }
     }
 
     /// Decides on a working directory; `real` is its canonical path.
-    pub fn decide_cwd(&self, real: &Path) -> Result<(), Refusal> {
-        if self.cwd_set.is_match(real) {
-            Ok(())
-        } else {
-            let target = real.display().to_string();
-            Err(Refusal {
-                hint: format!(
-                    "add \"{target}\" (or a glob matching it) to {}",
-                    self.key("cwd")
-                ),
-                target,
-            })
+    pub fn decide_cwd(&self, real: &Path) -> Ruling {
+        let entry = self
+            .cwd_set
+            .matches(real)
+            .first()
+            .and_then(|&i| self.cwd_entry.get(i));
+        match entry.and_then(|&i| self.cwd.get(i)) {
+            Some(glob) => Ruling::allow(format!("{} \"{glob}\"", self.key("cwd"))),
+            None => Ruling::deny(format!(
+                "add \"{}\" (or a glob matching it) to {}",
+                real.display(),
+                self.key("cwd")
+            )),
         }
     }
 }
@@ -384,4 +420,52 @@ fn identity(path: &Path) -> Result<(u64, u64), String> {
     std::fs::metadata(path)
         .map(|m| (m.dev(), m.ino()))
         .map_err(|e| format!("cannot stat {}: {e}", path.display()))
+}
+
+impl Capability for ExecPolicy {
+    const NAME: &'static str = "exec";
+    type Toml = ExecToml;
+
+    fn deny_all(scope: RoleScope<'_>) -> Self {
+        let mut policy = ExecPolicy::deny_all(scope.role);
+        policy.limits = ExecLimits::defaults(scope.timeout_ms);
+        policy
+    }
+
+    fn compile(scope: RoleScope<'_>, raw: &ExecToml) -> Result<Self, CompileError> {
+        ExecPolicy::compile(scope.role, raw, scope.timeout_ms)
+    }
+
+    fn summary(&self) -> Vec<String> {
+        ExecPolicy::summary(self)
+    }
+
+    fn requests() -> &'static [&'static str] {
+        &["run PROGRAM [ARG…]", "env NAME", "cwd DIR"]
+    }
+
+    /// `run` locates the program as the host would (on [`SAFE_PATH`],
+    /// canonical, its identity now) before deciding.
+    fn explain(&self, operation: &str, args: &[String]) -> Result<Ruling, String> {
+        match (operation, args) {
+            ("run", [program, rest @ ..]) => Ok(match self.locate(program) {
+                Ok(located) => self.decide(&located, rest),
+                Err(refusal) => refusal,
+            }),
+            ("env", [name]) => Ok(self.decide_env(name)),
+            ("cwd", [dir]) if dir.starts_with('/') => {
+                let real = std::fs::canonicalize(dir).unwrap_or_else(|_| PathBuf::from(dir));
+                Ok(self.decide_cwd(&real))
+            }
+            ("run" | "env" | "cwd", _) => Err(format!(
+                "exec {operation} takes {}",
+                match operation {
+                    "run" => "a program and its arguments",
+                    "env" => "one variable name",
+                    _ => "one absolute directory",
+                }
+            )),
+            (other, _) => Err(usage::<Self>(other)),
+        }
+    }
 }

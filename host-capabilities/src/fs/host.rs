@@ -20,7 +20,8 @@ use super::resolve::{
 use crate::bindings::CapError;
 use crate::bindings::fs::{DirEntry, FileKind, FileStat, Host, WriteMode};
 use crate::ctx::Capabilities;
-use crate::sink::{Decision, Sink};
+use crate::decision::{Decision, Ruling};
+use crate::sink::{Sink, enforce};
 
 /// Hard cap on one listing whatever the tool asks: each entry costs a
 /// `statat` and ~100 bytes of JSON, so 10 000 entries stay around 1 MiB, the
@@ -55,30 +56,23 @@ impl<'a> Call<'a> {
     /// denial is reported once, by [`Call::finish`]).
     fn decide(&self, target: &Path) -> Result<(), CapError> {
         match self.policy.decide(self.access, target) {
-            Ok(grant) => {
-                self.sink.decision(&Decision {
-                    capability: "fs",
-                    operation: self.op,
-                    target: &target.display().to_string(),
-                    allowed: true,
-                    rule: &self.policy.rule(grant),
-                });
-                Ok(())
+            allow @ Ruling::Allow { .. } => {
+                let target = target.display().to_string();
+                enforce(
+                    self.sink,
+                    &Decision::capability("fs", self.op, &target, &allow),
+                )
             }
-            Err(hint) => Err(denied(target, hint)),
+            refusal => Err(denied(target, refusal.reason().to_owned())),
         }
     }
 
     /// Reports a denial, whichever step produced it.
     fn finish<T>(&self, result: Result<T, CapError>) -> wasmtime::Result<Result<T, CapError>> {
         if let Err(CapError::Denied(d)) = &result {
-            self.sink.decision(&Decision {
-                capability: "fs",
-                operation: self.op,
-                target: &d.target,
-                allowed: false,
-                rule: &d.hint,
-            });
+            let refusal = Ruling::deny(d.hint.clone());
+            self.sink
+                .decision(&Decision::capability("fs", self.op, &d.target, &refusal));
         }
         Ok(result)
     }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use crate::capability::{Capability, RoleScope, usage};
+use crate::decision::Ruling;
 use crate::error::CompileError;
 
 /// The raw `[roles.R.fs]` section.
@@ -145,13 +147,16 @@ impl FsPolicy {
             .collect()
     }
 
-    /// The pure decision: the first grant of `access` whose glob matches
-    /// the real (canonical) `path`, or the hint naming the key to add.
-    pub fn decide(&self, access: Access, path: &Path) -> Result<&Grant, String> {
-        self.grants(access)
+    /// The pure decision over the real (canonical) `path`: allowed by the
+    /// first grant of `access` whose glob matches it, else denied with the
+    /// hint naming the key to add.
+    pub fn decide(&self, access: Access, path: &Path) -> Ruling {
+        let matches = self
+            .grants(access)
             .iter()
-            .find(|g| g.matcher.is_match(path))
-            .ok_or_else(|| self.hint(access, path))
+            .filter(|g| g.matcher.is_match(path))
+            .map(|g| Ruling::allow(self.rule(g)));
+        Ruling::strictest_or_deny(matches, || self.hint(access, path))
     }
 
     /// `add "<path>" (or a glob matching it) to [roles.R.fs].<key>`.
@@ -276,4 +281,51 @@ fn compile_grant(access: Access, key: &str, s: &str) -> Result<Grant, CompileErr
         canonical_base,
         matcher,
     })
+}
+
+impl Capability for FsPolicy {
+    const NAME: &'static str = "fs";
+    type Toml = FsToml;
+
+    fn deny_all(scope: RoleScope<'_>) -> Self {
+        FsPolicy::deny_all(scope.role)
+    }
+
+    fn compile(scope: RoleScope<'_>, raw: &FsToml) -> Result<Self, CompileError> {
+        FsPolicy::compile(scope.role, raw)
+    }
+
+    fn summary(&self) -> Vec<String> {
+        FsPolicy::summary(self)
+    }
+
+    fn requests() -> &'static [&'static str] {
+        &[
+            "read PATH",
+            "list PATH",
+            "stat PATH",
+            "write PATH",
+            "delete PATH",
+        ]
+    }
+
+    /// Decides on the real path: symlinks resolved where the path exists,
+    /// `..` applied lexically where it does not (the host then answers
+    /// `not-found` if allowed, `denied` if not).
+    fn explain(&self, operation: &str, args: &[String]) -> Result<Ruling, String> {
+        let access = match operation {
+            "read" | "list" | "stat" => Access::Read,
+            "write" | "delete" => Access::Write,
+            other => return Err(usage::<Self>(other)),
+        };
+        let [path] = args else {
+            return Err(format!("fs {operation} takes one absolute path"));
+        };
+        let request = super::resolve::Request::parse(path).map_err(|e| match e {
+            crate::CapError::InvalidArgument(message) => message,
+            other => format!("{other:?}"),
+        })?;
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| request.lexical());
+        Ok(self.decide(access, &real))
+    }
 }

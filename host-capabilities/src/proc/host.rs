@@ -1,11 +1,11 @@
 //! The `proc` host functions: decide, report the decision, read, answer.
 
 use super::read;
+use crate::bindings::CapError;
 use crate::bindings::proc::{Host, Process, ProcessInfo};
-use crate::bindings::{CapError, Denial};
 use crate::ctx::{Capabilities, Grants};
-use crate::exec::Refusal;
-use crate::sink::{Decision, Sink};
+use crate::decision::{Decision, Ruling, Verdict};
+use crate::sink::{Sink, enforce};
 
 impl Host for Capabilities {
     fn list_processes(&mut self) -> wasmtime::Result<Result<Vec<Process>, CapError>> {
@@ -24,11 +24,7 @@ pub(crate) fn runtime_uid() -> u32 {
 
 /// Decides and lists; the decision goes to `sink`.
 pub(crate) fn list(grants: &Grants, sink: &dyn Sink) -> Result<Vec<Process>, CapError> {
-    let rule = grants
-        .proc
-        .decide_list()
-        .map_err(|r| deny(sink, "list", r))?;
-    report(sink, "list", "", true, &rule);
+    decide(sink, "list", "", &grants.proc.decide_list())?;
     read::list()
 }
 
@@ -40,40 +36,34 @@ pub(crate) fn info(
     me: u32,
 ) -> Result<ProcessInfo, CapError> {
     let policy = &grants.proc;
+    let target = pid.to_string();
     // A role without any info grant learns nothing, not even whether the
-    // process exists.
-    policy
-        .decide_info_scope(pid)
-        .map_err(|r| deny(sink, "info", r))?;
+    // process exists: this is decided before /proc is read.
+    let scope = policy.decide_info_scope();
+    if scope.verdict() != Verdict::Allow {
+        decide(sink, "info", &target, &scope)?;
+    }
     let (p, owner) = read::open(pid)?;
-    let rule = policy
-        .decide_info(pid, owner, me)
-        .map_err(|r| deny(sink, "info", r))?;
-    report(sink, "info", &pid.to_string(), true, &rule);
+    decide(sink, "info", &target, &policy.decide_info(pid, owner, me))?;
     read::info(pid, &p)
 }
 
-fn report(sink: &dyn Sink, operation: &str, target: &str, allowed: bool, rule: &str) {
-    sink.decision(&Decision {
-        capability: "proc",
-        operation,
-        target,
-        allowed,
-        rule,
-    });
-}
-
-/// Reports a refusal and turns it into the guest's `denied`.
-fn deny(sink: &dyn Sink, operation: &str, r: Refusal) -> CapError {
-    report(sink, operation, &r.target, false, &r.hint);
-    let target = if r.target.is_empty() {
-        "the process list".to_owned()
-    } else {
-        format!("process {}", r.target)
-    };
-    CapError::Denied(Denial {
-        capability: "proc".into(),
-        target,
-        hint: r.hint,
+/// Reports the ruling; a denial names the process (or the list) for the
+/// tool.
+fn decide(sink: &dyn Sink, operation: &str, target: &str, ruling: &Ruling) -> Result<(), CapError> {
+    enforce(
+        sink,
+        &Decision::capability("proc", operation, target, ruling),
+    )
+    .map_err(|e| match e {
+        CapError::Denied(mut d) => {
+            d.target = if target.is_empty() {
+                "the process list".to_owned()
+            } else {
+                format!("process {target}")
+            };
+            CapError::Denied(d)
+        }
+        other => other,
     })
 }

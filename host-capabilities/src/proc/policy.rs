@@ -4,8 +4,9 @@
 
 use serde::Deserialize;
 
+use crate::capability::{Capability, RoleScope, usage};
+use crate::decision::Ruling;
 use crate::error::CompileError;
-use crate::exec::Refusal;
 
 /// The raw `[roles.R.proc]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -103,46 +104,82 @@ impl ProcPolicy {
         format!("[roles.{}.proc]", self.role)
     }
 
-    /// Decides on a listing; the rule that allowed it, or the refusal.
-    pub fn decide_list(&self) -> Result<String, Refusal> {
+    /// Decides on a listing.
+    pub fn decide_list(&self) -> Ruling {
         if self.list {
-            Ok(format!("{}.list = true", self.section()))
+            Ruling::allow(format!("{}.list = true", self.section()))
         } else {
-            Err(Refusal {
-                target: String::new(),
-                hint: format!("set list = true in {}", self.section()),
-            })
+            Ruling::deny(format!("set list = true in {}", self.section()))
         }
     }
 
-    /// Decides, before anything is read, whether details may be read at all.
-    pub fn decide_info_scope(&self, pid: u32) -> Result<(), Refusal> {
+    /// Decides, before anything is read, whether details may be read at
+    /// all: a role without any info grant learns nothing, not even whether
+    /// a process exists.
+    pub fn decide_info_scope(&self) -> Ruling {
         match self.info {
-            InfoScope::None => Err(Refusal {
-                target: pid.to_string(),
-                hint: format!(
-                    "set info = \"own\" (processes of the runtime's user) or \"all\" in {}",
-                    self.section()
-                ),
-            }),
-            InfoScope::Own | InfoScope::All => Ok(()),
+            InfoScope::None => Ruling::deny(format!(
+                "set info = \"own\" (processes of the runtime's user) or \"all\" in {}",
+                self.section()
+            )),
+            scope => Ruling::allow(format!("{}.info = \"{}\"", self.section(), scope.as_str())),
         }
     }
 
     /// Decides on the details of `pid`, owned by `owner`, when the runtime
-    /// runs as `me`; the rule that allowed it, or the refusal.
-    pub fn decide_info(&self, pid: u32, owner: u32, me: u32) -> Result<String, Refusal> {
-        self.decide_info_scope(pid)?;
+    /// runs as `me`.
+    pub fn decide_info(&self, pid: u32, owner: u32, me: u32) -> Ruling {
         match self.info {
-            InfoScope::Own if owner != me => Err(Refusal {
-                target: pid.to_string(),
-                hint: format!(
-                    "process {pid} runs as uid {owner}, not as the runtime's uid {me}; \
-                     set info = \"all\" in {} to read any process",
-                    self.section()
-                ),
-            }),
-            scope => Ok(format!("{}.info = \"{}\"", self.section(), scope.as_str())),
+            InfoScope::Own if owner != me => Ruling::deny(format!(
+                "process {pid} runs as uid {owner}, not as the runtime's uid {me}; \
+                 set info = \"all\" in {} to read any process",
+                self.section()
+            )),
+            _ => self.decide_info_scope(),
+        }
+    }
+}
+
+impl Capability for ProcPolicy {
+    const NAME: &'static str = "proc";
+    type Toml = ProcToml;
+
+    fn deny_all(scope: RoleScope<'_>) -> Self {
+        ProcPolicy::deny_all(scope.role)
+    }
+
+    fn compile(scope: RoleScope<'_>, raw: &ProcToml) -> Result<Self, CompileError> {
+        ProcPolicy::compile(scope.role, raw)
+    }
+
+    fn summary(&self) -> Vec<String> {
+        ProcPolicy::summary(self)
+    }
+
+    fn requests() -> &'static [&'static str] {
+        &["list", "info PID"]
+    }
+
+    /// `info` reads the process's owner from `/proc` when the scope allows
+    /// reading at all, as the host does.
+    fn explain(&self, operation: &str, args: &[String]) -> Result<Ruling, String> {
+        match (operation, args) {
+            ("list", []) => Ok(self.decide_list()),
+            ("info", [pid]) => {
+                let pid: u32 = pid
+                    .parse()
+                    .map_err(|_| format!("\"{pid}\" is not a process id"))?;
+                let scope = self.decide_info_scope();
+                if !matches!(scope, Ruling::Allow { .. }) {
+                    return Ok(scope);
+                }
+                let (_, owner) = super::read::open(pid)
+                    .map_err(|_| format!("there is no process {pid} on this machine"))?;
+                Ok(self.decide_info(pid, owner, super::host::runtime_uid()))
+            }
+            ("list", _) => Err("proc list takes no arguments".into()),
+            ("info", _) => Err("proc info takes one process id".into()),
+            (other, _) => Err(usage::<Self>(other)),
         }
     }
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use super::bus::{self, Verb};
 use super::name;
 use super::policy::Action;
+use crate::bindings::CapError;
 use crate::bindings::systemd::{Host, JobResult, Unit};
-use crate::bindings::{CapError, Denial};
 use crate::ctx::{Capabilities, Grants};
-use crate::exec::Refusal;
-use crate::sink::{Decision, Sink};
+use crate::decision::{Decision, Ruling};
+use crate::sink::{Sink, enforce};
 
 impl Host for Capabilities {
     fn list_units(
@@ -85,10 +85,7 @@ pub(crate) fn list(
         )));
     }
     let policy = &grants.systemd;
-    let rule = policy
-        .decide(Action::List, "")
-        .map_err(|r| deny(sink, Action::List, r))?;
-    report(sink, Action::List, "", true, &rule);
+    decide(sink, Action::List, "", &policy.decide(Action::List, ""))?;
     let mut units = bus::list(&policy.bus, kind, state)?;
     units.retain(|u| policy.covers(&u.unit));
     Ok(units)
@@ -125,35 +122,21 @@ pub(crate) fn job(
 /// Checks the name, then decides and reports.
 fn allow(grants: &Grants, sink: &dyn Sink, action: Action, unit: &str) -> Result<(), CapError> {
     name::check(unit).map_err(CapError::InvalidArgument)?;
-    let rule = grants
-        .systemd
-        .decide(action, unit)
-        .map_err(|r| deny(sink, action, r))?;
-    report(sink, action, unit, true, &rule);
-    Ok(())
+    decide(sink, action, unit, &grants.systemd.decide(action, unit))
 }
 
-fn report(sink: &dyn Sink, action: Action, target: &str, allowed: bool, rule: &str) {
-    sink.decision(&Decision {
-        capability: "systemd",
-        operation: action.as_str(),
-        target,
-        allowed,
-        rule,
-    });
-}
-
-/// Reports a refusal and turns it into the guest's `denied`.
-fn deny(sink: &dyn Sink, action: Action, r: Refusal) -> CapError {
-    report(sink, action, &r.target, false, &r.hint);
-    let target = if r.target.is_empty() {
-        format!("{} of units", action.as_str())
-    } else {
-        format!("{} of {}", action.as_str(), r.target)
-    };
-    CapError::Denied(Denial {
-        capability: "systemd".into(),
-        target,
-        hint: r.hint,
+/// Reports the ruling; a denial names the action and unit for the tool.
+fn decide(sink: &dyn Sink, action: Action, unit: &str, ruling: &Ruling) -> Result<(), CapError> {
+    let decision = Decision::capability("systemd", action.as_str(), unit, ruling);
+    enforce(sink, &decision).map_err(|e| match e {
+        CapError::Denied(mut d) => {
+            d.target = if unit.is_empty() {
+                format!("{} of units", action.as_str())
+            } else {
+                format!("{} of {unit}", action.as_str())
+            };
+            CapError::Denied(d)
+        }
+        other => other,
     })
 }

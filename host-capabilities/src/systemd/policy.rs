@@ -5,8 +5,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::name;
+use crate::capability::{Capability, RoleScope, usage};
+use crate::decision::Ruling;
 use crate::error::CompileError;
-use crate::exec::Refusal;
 
 /// The raw `[roles.R.systemd]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -200,28 +201,70 @@ impl SystemdPolicy {
         self.matcher.is_match(unit)
     }
 
-    /// Decides on `action` over `unit` (empty for a listing); the rule that
-    /// allowed it, or the refusal naming the key to change.
-    pub fn decide(&self, action: Action, unit: &str) -> Result<String, Refusal> {
+    /// Decides on `action` over `unit` (empty for a listing): the action
+    /// must be granted and, except for a listing, the unit must match a
+    /// `units` glob (the first that matches is the rule).
+    pub fn decide(&self, action: Action, unit: &str) -> Ruling {
         if !self.actions.contains(&action) {
-            return Err(Refusal {
-                target: unit.to_owned(),
-                hint: format!("add \"{}\" to {}.actions", action.as_str(), self.section()),
-            });
+            return Ruling::deny(format!(
+                "add \"{}\" to {}.actions",
+                action.as_str(),
+                self.section()
+            ));
         }
         if action == Action::List {
-            return Ok(format!("{}.actions has \"list\"", self.section()));
+            return Ruling::allow(format!("{}.actions has \"list\"", self.section()));
         }
-        match self.matcher.matches(unit).first() {
-            Some(&i) => Ok(format!(
-                "{}.units has \"{}\"",
-                self.section(),
-                self.units.get(i).map_or("", String::as_str)
-            )),
-            None => Err(Refusal {
-                target: unit.to_owned(),
-                hint: format!("add \"{unit}\" to {}.units", self.section()),
-            }),
+        let matches = self
+            .matcher
+            .matches(unit)
+            .into_iter()
+            .filter_map(|i| self.units.get(i))
+            .map(|glob| Ruling::allow(format!("{}.units has \"{glob}\"", self.section())));
+        Ruling::strictest_or_deny(matches, || {
+            format!("add \"{unit}\" to {}.units", self.section())
+        })
+    }
+}
+
+impl Capability for SystemdPolicy {
+    const NAME: &'static str = "systemd";
+    type Toml = SystemdToml;
+
+    fn deny_all(scope: RoleScope<'_>) -> Self {
+        SystemdPolicy::deny_all(scope.role)
+    }
+
+    fn compile(scope: RoleScope<'_>, raw: &SystemdToml) -> Result<Self, CompileError> {
+        SystemdPolicy::compile(scope.role, raw)
+    }
+
+    fn summary(&self) -> Vec<String> {
+        SystemdPolicy::summary(self)
+    }
+
+    fn requests() -> &'static [&'static str] {
+        &[
+            "list",
+            "status UNIT",
+            "start UNIT",
+            "stop UNIT",
+            "restart UNIT",
+        ]
+    }
+
+    fn explain(&self, operation: &str, args: &[String]) -> Result<Ruling, String> {
+        let Some(action) = Action::ALL.into_iter().find(|a| a.as_str() == operation) else {
+            return Err(usage::<Self>(operation));
+        };
+        match (action, args) {
+            (Action::List, []) => Ok(self.decide(action, "")),
+            (Action::List, _) => Err("systemd list takes no arguments".into()),
+            (_, [unit]) => {
+                name::check(unit)?;
+                Ok(self.decide(action, unit))
+            }
+            _ => Err(format!("systemd {operation} takes one unit name")),
         }
     }
 }

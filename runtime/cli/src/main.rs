@@ -129,17 +129,18 @@ pub(crate) enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Say what the policy decides for one tool action under a role.
+    /// Say what the policy decides for one request under a role: a tool
+    /// action (`file read`) or a capability request (`fs read /etc/shadow`,
+    /// `exec run /usr/bin/df -h`, `proc info 1`, `systemd restart nginx.service`).
     Explain {
         /// Policy file.
         policy: PathBuf,
         /// The role.
         #[arg(long)]
         role: String,
-        /// The tool.
-        tool: String,
-        /// The action.
-        action: String,
+        /// TOOL [ACTION], or CAPABILITY OPERATION [ARG…].
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "REQUEST")]
+        request: Vec<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,

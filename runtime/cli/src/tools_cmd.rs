@@ -115,7 +115,7 @@ fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
             .iter()
             .map(|a| {
                 let verdict =
-                    role.map_or(Verdict::Allow, |r| r.decide(&tool.name, &a.name).verdict);
+                    role.map_or(Verdict::Allow, |r| r.decide(&tool.name, &a.name).verdict());
                 (a.name.clone(), verdict)
             })
             .filter(|(_, v)| *v != Verdict::Deny)
@@ -231,7 +231,7 @@ async fn call(rt: &Runtime, mut request: CallRequest, approve: bool, json: bool)
             eprintln!("error: {e}");
             exit::POLICY
         })?;
-    if decision.verdict == Verdict::Approve {
+    if decision.verdict() == Verdict::Approve {
         request.approved = approve || ask_approval(&request);
     }
     let outcome = rt.call(request).await.map_err(|e| {
@@ -254,7 +254,7 @@ async fn call(rt: &Runtime, mut request: CallRequest, approve: bool, json: bool)
             if let Some(d) = &outcome.decision {
                 map.insert(
                     "decision".into(),
-                    json!({"verdict": format!("{:?}", d.verdict).to_lowercase(), "rule": d.rule}),
+                    json!({"verdict": d.verdict().as_str(), "rule": d.reason()}),
                 );
             }
         }

@@ -352,6 +352,139 @@ fn policy_explain_names_the_deciding_rule() {
     );
 }
 
+#[test]
+fn policy_explain_answers_capability_requests_with_the_rule_or_the_key() {
+    let explain = |role: &str, request: &[&str]| {
+        let mut args = vec!["policy", "explain", "examples/policy.toml", "--role", role];
+        args.extend_from_slice(request);
+        let out = llmagent(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        explain("default", &["fs", "read", "/etc/shadow"]),
+        "deny: add \"/etc/shadow\" (or a glob matching it) to [roles.default.fs].read\n"
+    );
+    assert_eq!(
+        explain("default", &["fs", "read", "/tmp/llmagent/notes.txt"]),
+        "allow: [roles.default.fs].read \"/tmp/llmagent/**\"\n"
+    );
+    // `..` cannot walk out of a grant: the path is decided where it leads.
+    assert_eq!(
+        explain("default", &["fs", "read", "/tmp/llmagent/../../etc/shadow"]),
+        "deny: add \"/etc/shadow\" (or a glob matching it) to [roles.default.fs].read\n"
+    );
+    assert_eq!(
+        explain("ops", &["exec", "run", "df", "-h"]),
+        "allow: [roles.ops.exec].allow \"df\"\n"
+    );
+    assert_eq!(
+        explain("ops", &["exec", "run", "/bin/rm", "-rf", "/"]),
+        "deny: add \"/usr/bin/rm\" to [roles.ops.exec].allow\n"
+    );
+    let out = llmagent(&[
+        "policy",
+        "explain",
+        "examples/policy.toml",
+        "--role",
+        "default",
+        "fs",
+        "read",
+        "/etc/shadow",
+        "--json",
+    ]);
+    assert_eq!(
+        stdout_json(&out),
+        json!({"verdict": "deny", "rule": null,
+               "hint": "add \"/etc/shadow\" (or a glob matching it) to [roles.default.fs].read"})
+    );
+}
+
+#[test]
+fn policy_explain_refuses_a_malformed_or_unbuilt_request_with_usage() {
+    for (request, message) in [
+        (
+            &["fs", "chmod", "/x"][..],
+            "error: \"chmod\" is not a fs request; write one of: read PATH, list PATH, stat PATH, write PATH, delete PATH\n",
+        ),
+        (
+            &["fs", "read", "etc"][..],
+            "error: \"etc\" is not an absolute path; give the full path, starting with \"/\"\n",
+        ),
+        (
+            &["net", "resolve", "example.com"][..],
+            "error: the net capability is not available in this version of llmagent; every request to it answers unsupported\n",
+        ),
+    ] {
+        let mut args = vec![
+            "policy",
+            "explain",
+            "examples/policy.toml",
+            "--role",
+            "default",
+        ];
+        args.extend_from_slice(request);
+        let out = llmagent(&args);
+        assert_eq!(out.status.code(), Some(2), "{request:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), message);
+    }
+}
+
+#[test]
+fn policy_check_fails_naming_each_test_that_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let text = |expect: &str| {
+        format!(
+            "version = 1\n[roles.ops]\ntools = [\"file.read\"]\n[roles.ops.fs]\nread = [\"/var/log/**\"]\n\n\
+             [[tests]]\nname = \"logs are readable\"\nrole = \"ops\"\ntool = \"file.read\"\n\
+             capability = \"fs\"\nrequest = [\"read\", \"/var/log/syslog\"]\nexpect = \"allow\"\n\n\
+             [[tests]]\nrole = \"ops\"\ncapability = \"fs\"\nrequest = [\"read\", \"/etc/shadow\"]\nexpect = \"{expect}\"\n"
+        )
+    };
+    std::fs::write(&policy, text("allow")).unwrap();
+    let out = llmagent(&["policy", "check", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{}: 1 of 2 tests do not hold\n", policy.display())),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("\ntests: 1 of 2 hold\n"), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {}:15:1: [tests[1]]: test \"tests[1]\" expects allow, but the policy says deny: \
+             add \"/etc/shadow\" (or a glob matching it) to [roles.ops.fs].read\n",
+            policy.display()
+        )
+    );
+    let out = llmagent(&["policy", "check", policy.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v = stdout_json(&out);
+    assert_eq!(v["valid"], json!(false));
+    assert_eq!(
+        v["tests"],
+        json!({"run": 2, "failed": [{"name": "tests[1]", "line": 15, "expected": "allow", "verdict": "deny",
+               "reason": "add \"/etc/shadow\" (or a glob matching it) to [roles.ops.fs].read"}]})
+    );
+
+    std::fs::write(&policy, text("deny")).unwrap();
+    let out = llmagent(&["policy", "check", policy.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("\ntests: 2 of 2 hold\n"));
+}
+
 fn llmagent_with_events(events: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--events", events.to_str().unwrap()];
     all.extend_from_slice(args);

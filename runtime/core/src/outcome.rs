@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use llmagent_policy::ToolDecision;
+use llmagent_policy::Ruling;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -87,7 +87,7 @@ pub struct CallOutcome {
     pub result: Result<ToolSuccess, ToolFailure>,
     /// The policy decision that let the call through or stopped it.
     #[serde(skip)]
-    pub decision: Option<ToolDecision>,
+    pub decision: Option<Ruling>,
     /// Wall-clock time inside the sandbox (zero when stopped before it).
     pub duration: Duration,
     /// The tool's stdout and stderr, capped.
@@ -100,7 +100,7 @@ pub struct CallOutcome {
 
 impl CallOutcome {
     /// An outcome decided before any tool code ran.
-    pub(crate) fn refused(failure: ToolFailure, decision: Option<ToolDecision>) -> Self {
+    pub(crate) fn refused(failure: ToolFailure, decision: Option<Ruling>) -> Self {
         Self {
             result: Err(failure),
             decision,

@@ -4,9 +4,8 @@
 //! trap as `tool.trap`. Events carry the agent and request context of the
 //! task that made the call. Recording never fails a call.
 
-use host_capabilities::{Decision, Sink};
+use host_capabilities::{Decision, Ruling, Sink, Subject};
 use llmagent_events::{Events, names};
-use llmagent_policy::{ToolDecision, Verdict};
 use serde_json::{Value, json};
 
 use crate::outcome::{CallOutcome, CallRequest};
@@ -32,28 +31,17 @@ impl EventSink {
 
 impl Sink for EventSink {
     fn decision(&self, d: &Decision<'_>) {
-        let verdict = if d.allowed {
-            names::Verdict::Allow
-        } else {
-            names::Verdict::Deny
-        };
-        let rule = if d.allowed { Some(d.rule) } else { None };
-        let mut data = names::decision_data(
-            "capability",
-            d.capability,
-            d.operation,
-            d.target,
-            verdict,
-            rule,
+        self.events.emit(
+            names::kind::DECISION,
+            names::topic::POLICY_DECISION,
+            decision_data(d),
         );
-        if !d.allowed
-            && let Some(obj) = data.as_object_mut()
-        {
-            obj.insert("hint".into(), Value::String(d.rule.to_owned()));
-        }
-        self.events
-            .emit(names::kind::DECISION, names::topic::POLICY_DECISION, data);
     }
+}
+
+/// The data of a `policy.decision` event: the decision as it serialises.
+fn decision_data(d: &Decision<'_>) -> Value {
+    serde_json::to_value(d).unwrap_or_else(|e| json!({ "error": e.to_string() }))
 }
 
 /// Forwards decisions to two sinks (the event store and the embedder's).
@@ -70,23 +58,20 @@ impl Sink for Tee {
 }
 
 /// Records the tool-level decision of a call.
-pub(crate) fn decision(events: &Events, request: &CallRequest, d: &ToolDecision) {
-    let verdict = match d.verdict {
-        Verdict::Allow => names::Verdict::Allow,
-        Verdict::Approve => names::Verdict::Approve,
-        Verdict::Deny => names::Verdict::Deny,
+pub(crate) fn decision(events: &Events, request: &CallRequest, ruling: &Ruling) {
+    let approved = matches!(ruling, Ruling::Approve { .. }).then_some(request.approved);
+    let d = Decision {
+        subject: Subject::Tool(&request.tool),
+        operation: &request.action,
+        target: "",
+        ruling,
+        approved,
     };
-    let rule = (d.verdict != Verdict::Deny).then_some(d.rule.as_str());
-    let mut data = names::decision_data("tool", &request.tool, &request.action, "", verdict, rule);
-    if let Some(obj) = data.as_object_mut() {
-        if d.verdict == Verdict::Deny {
-            obj.insert("hint".into(), Value::String(d.rule.clone()));
-        }
-        if d.verdict == Verdict::Approve {
-            obj.insert("approved".into(), Value::Bool(request.approved));
-        }
-    }
-    events.emit(names::kind::DECISION, names::topic::POLICY_DECISION, data);
+    events.emit(
+        names::kind::DECISION,
+        names::topic::POLICY_DECISION,
+        decision_data(&d),
+    );
 }
 
 /// Records a finished (or refused) call, and a trap if there was one.
@@ -156,8 +141,35 @@ fn sanitise(args_json: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitise;
+    use super::{Decision, Ruling, Subject, decision_data, sanitise};
     use serde_json::json;
+
+    #[test]
+    fn decisions_serialise_to_the_documented_event_data() {
+        let deny = Ruling::deny("add \"/etc/shadow\" to [roles.ops.fs].read");
+        let d = Decision::capability("fs", "read", "/etc/shadow", &deny);
+        assert_eq!(
+            decision_data(&d),
+            json!({"capability": "fs", "operation": "read", "target": "/etc/shadow",
+                   "verdict": "deny", "rule": null,
+                   "hint": "add \"/etc/shadow\" to [roles.ops.fs].read"})
+        );
+        let approve = Ruling::Approve {
+            rule: "[roles.ops].approve \"file.write\"".into(),
+        };
+        let d = Decision {
+            subject: Subject::Tool("file"),
+            operation: "write",
+            target: "",
+            ruling: &approve,
+            approved: Some(false),
+        };
+        assert_eq!(
+            decision_data(&d),
+            json!({"tool": "file", "operation": "write", "target": "", "verdict": "approve",
+                   "rule": "[roles.ops].approve \"file.write\"", "approved": false})
+        );
+    }
 
     #[test]
     fn long_top_level_strings_are_cut_with_the_seed_marker() {

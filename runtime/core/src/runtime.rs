@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use host_capabilities::{NullSink, Sink};
 use llmagent_events::Events;
-use llmagent_policy::{Policy, Role, ToolDecision, Verdict};
+use llmagent_policy::{Policy, Role, Ruling};
 
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::SandboxEngine;
@@ -116,12 +116,7 @@ impl Runtime {
     }
 
     /// What the role's policy says about one action, without calling it.
-    pub fn decide(
-        &self,
-        role: &str,
-        tool: &str,
-        action: &str,
-    ) -> Result<ToolDecision, RuntimeError> {
+    pub fn decide(&self, role: &str, tool: &str, action: &str) -> Result<Ruling, RuntimeError> {
         Ok(self.inner.policy.role(role)?.decide(tool, action))
     }
 
@@ -201,8 +196,8 @@ impl Runtime {
         if let Some(events) = &inner.events {
             record::decision(events, request, &decision);
         }
-        match decision.verdict {
-            Verdict::Deny => {
+        match &decision {
+            Ruling::Deny { hint } => {
                 let failure = ToolFailure::new(
                     "tool_not_permitted",
                     format!(
@@ -210,10 +205,10 @@ impl Runtime {
                         role.name, request.tool, request.action
                     ),
                 )
-                .suggestion(decision.rule.clone());
+                .suggestion(hint.clone());
                 return Ok(CallOutcome::refused(failure, Some(decision)));
             }
-            Verdict::Approve if !request.approved => {
+            Ruling::Approve { .. } if !request.approved => {
                 let failure = ToolFailure::new(
                     "approval_required",
                     format!(
@@ -224,7 +219,7 @@ impl Runtime {
                 .suggestion("run it interactively and answer yes, or pass --approve to `llmagent tools call`");
                 return Ok(CallOutcome::refused(failure, Some(decision)));
             }
-            Verdict::Approve | Verdict::Allow => {}
+            Ruling::Approve { .. } | Ruling::Allow { .. } => {}
         }
         let raw = sandbox::invoke(
             inner.engine.engine(),

@@ -79,28 +79,6 @@ pub fn tool_topic(tool: &str) -> String {
     format!("{}{tool}", topic::TOOL_PREFIX)
 }
 
-/// A policy verdict in `policy.decision` events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Granted by the policy.
-    Allow,
-    /// Refused.
-    Deny,
-    /// Needs (or got) a human's approval.
-    Approve,
-}
-
-impl Verdict {
-    /// `allow`, `deny` or `approve`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Deny => "deny",
-            Self::Approve => "approve",
-        }
-    }
-}
-
 /// Data of `tool.<name>` / `invocation` (the seed's keys): `agent_id`,
 /// `action`, `args` (sanitised by the caller, redacted by the store),
 /// `result` (`ok` | `error`), `duration_ms`.
@@ -125,31 +103,6 @@ pub fn message_data(agent_id: &str, role: &str, content: &str) -> Value {
     json!({ "agent_id": agent_id, "role": role, "content": content })
 }
 
-/// Data of `policy.decision` / `decision`: `subject` is `capability` (for
-/// a host capability check such as `fs`) or `tool` (for a tool action);
-/// `name` its name; `operation` the action or operation; `target` what it
-/// touches (a path, a host, `""` when none); `verdict`; `rule` the policy
-/// key that matched, or `null` when nothing matched (default deny).
-pub fn decision_data(
-    subject: &str,
-    name: &str,
-    operation: &str,
-    target: &str,
-    verdict: Verdict,
-    rule: Option<&str>,
-) -> Value {
-    let mut data = json!({
-        "operation": operation,
-        "target": target,
-        "verdict": verdict.as_str(),
-        "rule": rule,
-    });
-    if let Some(obj) = data.as_object_mut() {
-        obj.insert(subject.to_owned(), Value::String(name.to_owned()));
-    }
-    data
-}
-
 /// Data of `tool.trap` / `trap`: `tool`, `action`, `reason` (`timeout`,
 /// `memory_limit`, `tool_crashed`), `message`.
 pub fn trap_data(tool: &str, action: &str, reason: &str, message: &str) -> Value {
@@ -165,28 +118,6 @@ mod tests {
         assert_eq!(
             invocation_data("a1", "read", json!({"path": "/x"}), false, 12),
             json!({"agent_id": "a1", "action": "read", "args": {"path": "/x"}, "result": "error", "duration_ms": 12})
-        );
-        assert_eq!(
-            decision_data(
-                "capability",
-                "fs",
-                "read",
-                "/etc/shadow",
-                Verdict::Deny,
-                None
-            ),
-            json!({"capability": "fs", "operation": "read", "target": "/etc/shadow", "verdict": "deny", "rule": null})
-        );
-        assert_eq!(
-            decision_data(
-                "tool",
-                "file",
-                "write",
-                "",
-                Verdict::Approve,
-                Some("roles.ops.approve")
-            ),
-            json!({"tool": "file", "operation": "write", "target": "", "verdict": "approve", "rule": "roles.ops.approve"})
         );
         assert_eq!(tool_topic("fs"), "tool.fs");
     }

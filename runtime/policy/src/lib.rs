@@ -56,19 +56,24 @@
 //!   entry must be covered by a `tools` entry.
 //! - Relative paths (`path`, `prompt_file`) are resolved against the policy
 //!   file's directory. Prompt files are read at load (at most 256 KiB).
-//! - Capability sections: `fs`, `exec`, `proc` and `systemd` are implemented (each is
-//!   compiled by its module in `host-capabilities`). `net`,
-//!   `dbus`, `udev`, `inotify` and `http` are known to the design but not to
-//!   this version, and a role that has one is refused, so that nobody
-//!   believes such a grant is in force.
+//! - Capability sections (`[roles.NAME.fs]` …) are the capabilities of
+//!   `host_capabilities`' registry ([`CAPABILITIES`]); each is compiled by its
+//!   own module, which owns the section's shape, and this crate adds the
+//!   file position to its errors. The capabilities in the contract but not
+//!   built yet ([`PLANNED`]: `net`, `http`, `dbus`, `udev`, `inotify`) are
+//!   refused by name, so that nobody believes such a grant is in force.
+//! - `[[tests]]` entries name an existing role, a known tool (and action)
+//!   and/or a registered capability with a request, and a verdict; see
+//!   [`PolicyTest`]. `llmagent policy check` runs them ([`Policy::run_tests`]).
 //!
 //! # Decisions
 //!
 //! [`Role::decide`] denies a tool action unless a `tools` entry covers it,
-//! and asks for approval if an `approve` entry covers it too. [`Verdict`]s
-//! are ordered (`Allow < Approve < Deny`) and the strictest match wins. Each
-//! [`ToolDecision`] names the rule that matched, or for a denial the entry
-//! that would allow it.
+//! and asks for approval if an `approve` entry covers it too. The answer
+//! is a [`Ruling`], the vocabulary every capability shares: an allow
+//! carries the rule that matched, an approval its `approve` entry, a
+//! denial the entry that would allow it. [`Verdict`]s are ordered (`Allow
+//! < Approve < Deny`) and the strictest match wins.
 //!
 //! # Errors
 //!
@@ -88,6 +93,7 @@ mod error;
 mod limits;
 mod raw;
 mod role;
+mod selftest;
 mod span;
 mod syntax;
 #[cfg(test)]
@@ -100,8 +106,10 @@ use std::path::{Path, PathBuf};
 
 pub use agent::{Agent, DEFAULT_MAX_RESULT_BYTES, ToolProtocol};
 pub use error::{Location, PolicyError};
+pub use host_capabilities::{CAPABILITIES, Grants, PLANNED, Ruling, Verdict};
 pub use limits::Limits;
-pub use role::{Role, ToolDecision, ToolRef, Verdict};
+pub use role::{Role, ToolRef};
+pub use selftest::{PolicyTest, TestFailure};
 pub use tool::ToolSource;
 
 /// The policy format version this crate reads.
@@ -124,6 +132,9 @@ pub struct Policy {
     pub roles: BTreeMap<String, Role>,
     /// The agents (`[agents.NAME]`), by name.
     pub agents: BTreeMap<String, Agent>,
+    /// The policy's tests of itself (`[[tests]]`), in file order; run
+    /// them with [`Policy::run_tests`].
+    pub tests: Vec<PolicyTest>,
     /// The policy file as the caller named it (used in messages).
     pub origin: PathBuf,
 }

@@ -5,10 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use host_capabilities::exec::ExecToml;
-use host_capabilities::fs::FsToml;
-use host_capabilities::proc::ProcToml;
-use host_capabilities::systemd::SystemdToml;
+use host_capabilities::Capability;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
@@ -31,6 +28,8 @@ pub(crate) struct PolicyToml {
     pub roles: BTreeMap<Spanned<String>, RoleToml>,
     #[serde(default)]
     pub agents: BTreeMap<Spanned<String>, AgentToml>,
+    #[serde(default)]
+    pub tests: Vec<Spanned<TestToml>>,
 }
 
 /// `[defaults]`. Integers are read as `i64` so that a negative or huge
@@ -52,35 +51,32 @@ pub(crate) struct ToolToml {
     pub sha256: Option<Spanned<String>>,
 }
 
-/// `[roles.NAME]` with its capability sections.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RoleToml {
-    pub prompt: Option<Spanned<String>>,
-    pub prompt_file: Option<Spanned<String>>,
-    #[serde(default)]
-    pub tools: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub approve: Vec<Spanned<String>>,
+/// Generates [`RoleToml`] from the capability registry: one optional,
+/// spanned section per capability.
+macro_rules! role_toml {
+    ($($name:ident: $ty:ty,)*) => {
+        /// `[roles.NAME]` with its capability sections.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct RoleToml {
+            pub prompt: Option<Spanned<String>>,
+            pub prompt_file: Option<Spanned<String>>,
+            #[serde(default)]
+            pub tools: Vec<Spanned<String>>,
+            #[serde(default)]
+            pub approve: Vec<Spanned<String>>,
 
-    pub timeout_ms: Option<Spanned<i64>>,
-    pub memory_mib: Option<Spanned<i64>>,
-    pub max_output_bytes: Option<Spanned<i64>>,
-    pub max_steps: Option<Spanned<i64>>,
+            pub timeout_ms: Option<Spanned<i64>>,
+            pub memory_mib: Option<Spanned<i64>>,
+            pub max_output_bytes: Option<Spanned<i64>>,
+            pub max_steps: Option<Spanned<i64>>,
 
-    pub fs: Option<Spanned<FsToml>>,
-    pub exec: Option<Spanned<ExecToml>>,
-    pub proc: Option<Spanned<ProcToml>>,
-    pub systemd: Option<Spanned<SystemdToml>>,
-
-    /// Known to the design, not implemented in this version: present only
-    /// so the compile step can refuse them by name.
-    pub net: Option<Spanned<IgnoredAny>>,
-    pub dbus: Option<Spanned<IgnoredAny>>,
-    pub udev: Option<Spanned<IgnoredAny>>,
-    pub inotify: Option<Spanned<IgnoredAny>>,
-    pub http: Option<Spanned<IgnoredAny>>,
+            $(pub $name: Option<Spanned<<$ty as Capability>::Toml>>,)*
+        }
+    };
 }
+
+host_capabilities::for_each_capability!(role_toml);
 
 impl RoleToml {
     /// The limit overrides, in `[defaults]` shape.
@@ -92,23 +88,20 @@ impl RoleToml {
             max_steps: self.max_steps.clone(),
         }
     }
+}
 
-    /// The sections this version refuses, with their spans, in file order.
-    pub fn unavailable(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        let all = [
-            ("net", &self.net),
-            ("dbus", &self.dbus),
-            ("udev", &self.udev),
-            ("inotify", &self.inotify),
-            ("http", &self.http),
-        ];
-        let mut found: Vec<_> = all
-            .into_iter()
-            .filter_map(|(name, section)| section.as_ref().map(|s| (name, s.span())))
-            .collect();
-        found.sort_by_key(|(_, span)| span.start);
-        found
-    }
+/// `[[tests]]`: an expectation the policy checks against itself.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestToml {
+    pub name: Option<Spanned<String>>,
+    pub role: Spanned<String>,
+    pub tool: Option<Spanned<String>>,
+    pub action: Option<Spanned<String>>,
+    pub capability: Option<Spanned<String>>,
+    #[serde(default)]
+    pub request: Vec<String>,
+    pub expect: Spanned<String>,
 }
 
 /// `[agents.NAME]`.

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use host_capabilities::Grants;
+use host_capabilities::{Grants, Ruling};
 
 use crate::limits::Limits;
 
@@ -80,34 +80,13 @@ impl ToolRef {
     }
 }
 
-/// What a role may do with one tool action, ordered from the most to the
-/// least permissive: when several rules match, the greatest one wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Verdict {
-    /// Run it.
-    Allow,
-    /// Run it once a human says yes; without one, deny.
-    Approve,
-    /// Do not run it.
-    Deny,
-}
-
-/// A decision and the rule that made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolDecision {
-    /// What to do.
-    pub verdict: Verdict,
-    /// The entry that matched (`[roles.ops].tools "file.read"`), or for a
-    /// denial the entry that would allow it (`add "file.write" to
-    /// [roles.ops].tools`).
-    pub rule: String,
-}
-
 impl Role {
     /// Whether `action` of `tool` may run under this role. Pure: it looks
     /// at the compiled lists only. An empty `action` asks about the tool as
-    /// a whole.
-    pub fn decide(&self, tool: &str, action: &str) -> ToolDecision {
+    /// a whole. The most specific `tools` entry that covers the action is
+    /// the allow; every `approve` entry that covers it is stricter; the
+    /// strictest wins, and among equals the first in the file.
+    pub fn decide(&self, tool: &str, action: &str) -> Ruling {
         let asked = (!action.is_empty()).then_some(action);
         let allowed = self
             .tools
@@ -119,30 +98,23 @@ impl Role {
                 tool: tool.to_owned(),
                 action: asked.map(str::to_owned),
             };
-            return ToolDecision {
-                verdict: Verdict::Deny,
-                rule: format!("add \"{wanted}\" to [roles.{}].tools", self.name),
-            };
+            return Ruling::deny(format!("add \"{wanted}\" to [roles.{}].tools", self.name));
         };
-        let candidates = std::iter::once((Verdict::Allow, "tools", allowed)).chain(
-            self.approve
-                .iter()
-                .filter(|r| r.covers(tool, asked))
-                .map(|r| (Verdict::Approve, "approve", r)),
-        );
-        // Strictest first; among equals, the first in the file.
-        let (verdict, key, entry) = candidates
-            .reduce(|best, next| if next.0 > best.0 { next } else { best })
-            .unwrap_or((Verdict::Allow, "tools", allowed));
-        ToolDecision {
-            verdict,
-            rule: format!("[roles.{}].{key} \"{entry}\"", self.name),
-        }
+        let allow = Ruling::allow(format!("[roles.{}].tools \"{allowed}\"", self.name));
+        let approvals = self
+            .approve
+            .iter()
+            .filter(|r| r.covers(tool, asked))
+            .map(|r| Ruling::Approve {
+                rule: format!("[roles.{}].approve \"{r}\"", self.name),
+            });
+        Ruling::strictest_or_deny(std::iter::once(allow).chain(approvals), String::new)
     }
 
-    /// What the role may do, one line per grant, for `llmagent policy
-    /// check`: tools, approvals, limits, then each capability's summary.
-    pub fn summary(&self) -> Vec<String> {
+    /// What the role may do, for `llmagent policy check`: labelled groups
+    /// of lines — `tools`, `approve`, `limits`, then every registered
+    /// capability in registry order (an empty group grants nothing).
+    pub fn summary(&self) -> Vec<(&'static str, Vec<String>)> {
         let list = |refs: &[ToolRef]| {
             if refs.is_empty() {
                 "(none)".to_owned()
@@ -154,28 +126,26 @@ impl Role {
             }
         };
         let l = &self.limits;
-        let mut lines = vec![
-            format!("tools: {}", list(&self.tools)),
-            format!("approve: {}", list(&self.approve)),
-            format!(
-                "limits: timeout {} ms, memory {} MiB, output {} bytes, {} steps",
-                l.timeout_ms, l.memory_mib, l.max_output_bytes, l.max_steps
+        let mut groups = vec![
+            ("tools", vec![list(&self.tools)]),
+            ("approve", vec![list(&self.approve)]),
+            (
+                "limits",
+                vec![format!(
+                    "timeout {} ms, memory {} MiB, output {} bytes, {} steps",
+                    l.timeout_ms, l.memory_mib, l.max_output_bytes, l.max_steps
+                )],
             ),
         ];
-        lines.extend(
-            self.grants
-                .fs
-                .summary()
-                .into_iter()
-                .map(|s| format!("fs: {s}")),
-        );
-        lines
+        groups.extend(self.grants.summaries());
+        groups
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use host_capabilities::Verdict;
 
     fn refs(list: &[&str]) -> Vec<ToolRef> {
         list.iter().filter_map(|s| ToolRef::parse(s)).collect()
@@ -188,21 +158,17 @@ mod tests {
             tools: refs(tools),
             approve: refs(approve),
             limits: Limits::default(),
-            grants: Arc::new(Grants {
-                role: "ops".into(),
-                fs: host_capabilities::fs::FsPolicy::deny_all("ops"),
-                exec: host_capabilities::exec::ExecPolicy::deny_all("ops"),
-                proc: host_capabilities::proc::ProcPolicy::deny_all("ops"),
-                systemd: host_capabilities::systemd::SystemdPolicy::deny_all("ops"),
-                max_output_bytes: Limits::default().max_output_bytes,
-            }),
+            grants: Arc::new(Grants::none("ops")),
         }
     }
 
-    fn decision(verdict: Verdict, rule: &str) -> ToolDecision {
-        ToolDecision {
-            verdict,
-            rule: rule.into(),
+    fn decision(verdict: Verdict, reason: &str) -> Ruling {
+        match verdict {
+            Verdict::Allow => Ruling::allow(reason),
+            Verdict::Approve => Ruling::Approve {
+                rule: reason.into(),
+            },
+            Verdict::Deny => Ruling::deny(reason),
         }
     }
 
@@ -277,17 +243,6 @@ mod tests {
         assert_eq!(
             whole.decide("file", "read"),
             decision(Verdict::Approve, "[roles.ops].approve \"file\"")
-        );
-    }
-
-    #[test]
-    fn strictest_wins() {
-        assert!(Verdict::Allow < Verdict::Approve && Verdict::Approve < Verdict::Deny);
-        assert_eq!(
-            [Verdict::Allow, Verdict::Deny, Verdict::Approve]
-                .into_iter()
-                .max(),
-            Some(Verdict::Deny)
         );
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Agent, Limits, Policy, PolicyError, ToolProtocol, ToolRef, Verdict};
+use crate::{Agent, Limits, Policy, PolicyError, Ruling, ToolProtocol, ToolRef, Verdict};
 
 const BUILTINS: &[&str] = &["crypto", "file"];
 
@@ -112,12 +112,12 @@ fn declared_tools_can_be_granted_and_decided() {
             }
         ]
     );
-    assert_eq!(ops.decide("weather", "forecast").verdict, Verdict::Allow);
-    assert_eq!(ops.decide("weather", "alerts").verdict, Verdict::Deny);
-    assert_eq!(ops.decide("file", "write").verdict, Verdict::Approve);
+    assert_eq!(ops.decide("weather", "forecast").verdict(), Verdict::Allow);
+    assert_eq!(ops.decide("weather", "alerts").verdict(), Verdict::Deny);
+    assert_eq!(ops.decide("file", "write").verdict(), Verdict::Approve);
     assert_eq!(
-        ops.decide("crypto", "hash").rule,
-        "add \"crypto.hash\" to [roles.ops].tools"
+        ops.decide("crypto", "hash"),
+        Ruling::deny("add \"crypto.hash\" to [roles.ops].tools")
     );
 }
 
@@ -237,9 +237,9 @@ fn the_documented_example_compiles() {
     let p = parse(&example).unwrap();
     let ops = p.role("ops").unwrap();
     assert_eq!(ops.limits.timeout_ms, 2000);
-    assert_eq!(ops.decide("file", "write").verdict, Verdict::Approve);
-    assert_eq!(ops.decide("file", "delete").verdict, Verdict::Deny);
-    assert_eq!(ops.decide("weather", "forecast").verdict, Verdict::Deny);
+    assert_eq!(ops.decide("file", "write").verdict(), Verdict::Approve);
+    assert_eq!(ops.decide("file", "delete").verdict(), Verdict::Deny);
+    assert_eq!(ops.decide("weather", "forecast").verdict(), Verdict::Deny);
     assert_eq!(
         p.tools["weather"].path,
         PathBuf::from("/etc/llmagent/tools/weather.wasm")
@@ -264,13 +264,20 @@ fn summary_lists_what_a_role_can_do() {
          [roles.ops.fs]\nread = [\"/var/log/**\"]\n",
     )
     .unwrap();
+    let lines = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     assert_eq!(
         p.role("ops").unwrap().summary(),
         [
-            "tools: file.read, crypto",
-            "approve: (none)",
-            "limits: timeout 10000 ms, memory 64 MiB, output 1048576 bytes, 16 steps",
-            "fs: read /var/log/**",
+            ("tools", lines(&["file.read, crypto"])),
+            ("approve", lines(&["(none)"])),
+            (
+                "limits",
+                lines(&["timeout 10000 ms, memory 64 MiB, output 1048576 bytes, 16 steps"])
+            ),
+            ("fs", lines(&["read /var/log/**"])),
+            ("exec", lines(&[])),
+            ("proc", lines(&[])),
+            ("systemd", lines(&[])),
         ]
     );
 }

@@ -13,7 +13,8 @@ use crate::bindings::CapError;
 use crate::bindings::exec::{Command, Host, Outcome};
 use crate::ctx::{Capabilities, Grants};
 use crate::fs::{FsPolicy, FsToml};
-use crate::sink::{Decision, Sink};
+use crate::sink::Sink;
+use crate::{Decision, Subject, Verdict};
 
 /// Every decision, as `(target, allowed, rule)`.
 #[derive(Default)]
@@ -21,11 +22,15 @@ pub(super) struct Recorder(Mutex<Vec<(String, bool, String)>>);
 
 impl Sink for Recorder {
     fn decision(&self, d: &Decision<'_>) {
-        assert_eq!((d.capability, d.operation), ("exec", "run"));
-        self.0
-            .lock()
-            .unwrap()
-            .push((d.target.into(), d.allowed, d.rule.into()));
+        assert_eq!(
+            (d.subject, d.operation),
+            (Subject::Capability("exec"), "run")
+        );
+        self.0.lock().unwrap().push((
+            d.target.into(),
+            d.ruling.verdict() == Verdict::Allow,
+            d.ruling.reason().into(),
+        ));
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::Ruling;
 use crate::error::CompileError;
 use crate::exec::ArgsToml;
 
@@ -79,17 +80,26 @@ fn argument_rules_deny_wins_then_prefixes_must_match() {
     )]);
     let p = compile(&raw).unwrap();
     let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert!(p.decide("bash", &args(&["-c", "true"])).is_ok());
-    let key = "[roles.ops.exec.args.\"bash\"]";
+    let bash = p.locate("bash").unwrap();
     assert_eq!(
-        p.decide("bash", &args(&["-c", "x", "--rcfile=/x"]))
-            .unwrap_err()
-            .hint,
-        format!("the argument \"--rcfile=/x\" matches {key}.deny")
+        p.decide(&bash, &args(&["-c", "true"])),
+        Ruling::allow("[roles.ops.exec].allow \"bash\"")
+    );
+    let key = "[roles.ops.exec.args.\"bash\"]";
+    // Deny wins over an allowed prefix, and over a missing one.
+    assert_eq!(
+        p.decide(&bash, &args(&["-c", "x", "--rcfile=/x"])),
+        Ruling::deny(format!("the argument \"--rcfile=/x\" matches {key}.deny"))
     );
     assert_eq!(
-        p.decide("bash", &args(&["-i"])).unwrap_err().hint,
-        format!("add a prefix of these arguments to {key}.allow_prefix")
+        p.decide(&bash, &args(&["--rcfile=/x"])),
+        Ruling::deny(format!("the argument \"--rcfile=/x\" matches {key}.deny"))
+    );
+    assert_eq!(
+        p.decide(&bash, &args(&["-i"])),
+        Ruling::deny(format!(
+            "add a prefix of these arguments to {key}.allow_prefix"
+        ))
     );
 }
 
@@ -99,15 +109,19 @@ fn env_and_cwd_decisions_name_their_keys() {
     raw.env = vec!["LANG".into()];
     raw.cwd = vec!["/srv/**".into()];
     let p = compile(&raw).unwrap();
-    assert!(p.decide_env("LANG").is_ok());
     assert_eq!(
-        p.decide_env("LD_PRELOAD").unwrap_err().hint,
-        "add \"LD_PRELOAD\" to [roles.ops.exec].env"
+        p.decide_env("LANG"),
+        Ruling::allow("[roles.ops.exec].env \"LANG\"")
     );
-    assert!(p.decide_cwd(std::path::Path::new("/srv")).is_ok());
-    assert!(p.decide_cwd(std::path::Path::new("/srv/a/b")).is_ok());
     assert_eq!(
-        p.decide_cwd(std::path::Path::new("/etc")).unwrap_err().hint,
-        "add \"/etc\" (or a glob matching it) to [roles.ops.exec].cwd"
+        p.decide_env("LD_PRELOAD"),
+        Ruling::deny("add \"LD_PRELOAD\" to [roles.ops.exec].env")
+    );
+    let cwd = Ruling::allow("[roles.ops.exec].cwd \"/srv/**\"");
+    assert_eq!(p.decide_cwd(std::path::Path::new("/srv")), cwd);
+    assert_eq!(p.decide_cwd(std::path::Path::new("/srv/a/b")), cwd);
+    assert_eq!(
+        p.decide_cwd(std::path::Path::new("/etc")),
+        Ruling::deny("add \"/etc\" (or a glob matching it) to [roles.ops.exec].cwd")
     );
 }

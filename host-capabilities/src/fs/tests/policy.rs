@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Ruling;
 use crate::error::CompileError;
 use crate::fs::policy::{Access, FsPolicy, FsToml};
 
@@ -21,10 +22,12 @@ fn compile_err(read: &[&str]) -> CompileError {
     FsPolicy::compile("ops", &raw).expect_err("policy must not compile")
 }
 
+/// The glob that allows `path`, if any (the rule ends with it, quoted).
 fn allowed(p: &FsPolicy, access: Access, path: &str) -> Option<String> {
-    p.decide(access, Path::new(path))
-        .ok()
-        .map(|g| g.pattern().to_owned())
+    p.decide(access, Path::new(path)).rule().and_then(|rule| {
+        rule.rsplit_once(" \"")
+            .map(|(_, g)| g.trim_end_matches('"').to_owned())
+    })
 }
 
 #[test]
@@ -115,9 +118,8 @@ fn decide_matrix() {
 fn hint_names_the_key() {
     let p = policy(&[], &[]);
     assert_eq!(
-        p.decide(Access::Read, Path::new("/etc/shadow"))
-            .map(|g| g.pattern().to_owned()),
-        Err("add \"/etc/shadow\" (or a glob matching it) to [roles.ops.fs].read".to_owned())
+        p.decide(Access::Read, Path::new("/etc/shadow")),
+        Ruling::deny("add \"/etc/shadow\" (or a glob matching it) to [roles.ops.fs].read")
     );
 }
 

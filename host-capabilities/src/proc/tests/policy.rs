@@ -2,8 +2,8 @@
 //! and details.
 
 use super::*;
+use crate::Ruling;
 use crate::error::CompileError;
-use crate::exec::Refusal;
 use crate::proc::InfoScope;
 
 #[test]
@@ -37,13 +37,13 @@ fn an_unknown_info_scope_is_a_compile_error_on_the_key() {
 #[test]
 fn listing_needs_list_true_and_the_refusal_names_the_key() {
     let p = ProcPolicy::compile("ops", &section(true, None)).unwrap();
-    assert_eq!(p.decide_list(), Ok("[roles.ops.proc].list = true".into()));
+    assert_eq!(
+        p.decide_list(),
+        Ruling::allow("[roles.ops.proc].list = true")
+    );
     assert_eq!(
         ProcPolicy::deny_all("ops").decide_list(),
-        Err(Refusal {
-            target: String::new(),
-            hint: "set list = true in [roles.ops.proc]".into()
-        })
+        Ruling::deny("set list = true in [roles.ops.proc]")
     );
 }
 
@@ -57,27 +57,21 @@ fn info_scopes_decide_by_owner() {
     let none = ProcPolicy::deny_all("ops");
     assert_eq!(
         own.decide_info(42, 1000, 1000),
-        Ok("[roles.ops.proc].info = \"own\"".into())
+        Ruling::allow("[roles.ops.proc].info = \"own\"")
     );
     assert_eq!(
         own.decide_info(1, 0, 1000),
-        Err(Refusal {
-            target: "1".into(),
-            hint: "process 1 runs as uid 0, not as the runtime's uid 1000; set info = \"all\" in [roles.ops.proc] to read any process".into()
-        })
+        Ruling::deny(
+            "process 1 runs as uid 0, not as the runtime's uid 1000; set info = \"all\" in [roles.ops.proc] to read any process"
+        )
     );
     assert_eq!(
         all.decide_info(1, 0, 1000),
-        Ok("[roles.ops.proc].info = \"all\"".into())
+        Ruling::allow("[roles.ops.proc].info = \"all\"")
     );
-    let refused = Err(Refusal {
-        target: "42".into(),
-        hint: "set info = \"own\" (processes of the runtime's user) or \"all\" in [roles.ops.proc]"
-            .into(),
-    });
-    assert_eq!(
-        none.decide_info(42, 1000, 1000),
-        refused.clone().map(|()| String::new())
+    let refused = Ruling::deny(
+        "set info = \"own\" (processes of the runtime's user) or \"all\" in [roles.ops.proc]",
     );
-    assert_eq!(none.decide_info_scope(42), refused);
+    assert_eq!(none.decide_info(42, 1000, 1000), refused);
+    assert_eq!(none.decide_info_scope(), refused);
 }

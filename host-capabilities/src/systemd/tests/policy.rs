@@ -2,8 +2,8 @@
 //! and units.
 
 use super::*;
+use crate::Ruling;
 use crate::error::CompileError;
-use crate::exec::Refusal;
 use crate::systemd::{Action, Bus};
 
 #[test]
@@ -62,25 +62,19 @@ fn decisions_need_the_action_and_a_covering_glob() {
     .unwrap();
     assert_eq!(
         p.decide(Action::Status, "backup.timer"),
-        Ok("[roles.ops.systemd].units has \"*.timer\"".into())
+        Ruling::allow("[roles.ops.systemd].units has \"*.timer\"")
     );
     assert_eq!(
         p.decide(Action::List, ""),
-        Ok("[roles.ops.systemd].actions has \"list\"".into())
+        Ruling::allow("[roles.ops.systemd].actions has \"list\"")
     );
     assert_eq!(
         p.decide(Action::Status, "sshd.service"),
-        Err(Refusal {
-            target: "sshd.service".into(),
-            hint: "add \"sshd.service\" to [roles.ops.systemd].units".into()
-        })
+        Ruling::deny("add \"sshd.service\" to [roles.ops.systemd].units")
     );
     assert_eq!(
         p.decide(Action::Stop, "nginx.service"),
-        Err(Refusal {
-            target: "nginx.service".into(),
-            hint: "add \"stop\" to [roles.ops.systemd].actions".into()
-        })
+        Ruling::deny("add \"stop\" to [roles.ops.systemd].actions")
     );
     assert!(p.covers("a.timer") && !p.covers("a.service"));
 }

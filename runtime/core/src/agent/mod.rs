@@ -266,7 +266,7 @@ impl Agent {
             .role(&settings.role)
             .map_err(|e| AgentError::Runtime(Box::new(RuntimeError::from(e))))?;
         let offered = protocol::offered(runtime.tools(), |tool, action| {
-            role.decide(tool, action).verdict != llmagent_policy::Verdict::Deny
+            role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
         });
         let names = FunctionNames::new(&offered);
         let history = match &events {

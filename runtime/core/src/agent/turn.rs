@@ -459,7 +459,7 @@ async fn run_call(
             let verdict = agent
                 .runtime
                 .decide(&agent.settings.role, tool, action)
-                .map(|d| d.verdict)
+                .map(|d| d.verdict())
                 .unwrap_or(Verdict::Deny);
             if verdict == Verdict::Approve {
                 let question = ApprovalRequest {
