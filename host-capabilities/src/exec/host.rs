@@ -108,6 +108,7 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
     };
     let allowed = Ruling::allow(format!("{} ({})", ruling.reason(), protection.describe()));
     decide(&summary, &allowed)?;
+    let filters = super::harden::filters().map_err(CapError::Unsupported)?;
     let job = Job {
         program: program.clone(),
         args: cmd.args,
@@ -119,6 +120,7 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         // Both streams together fit in one answer of the role.
         max_stream_bytes: usize::try_from(grants.max_output_bytes / 2).unwrap_or(usize::MAX),
         ruleset,
+        filters,
     };
     let done =
         run(job).map_err(|e| CapError::Io(format!("cannot start {}: {e}", program.display())))?;

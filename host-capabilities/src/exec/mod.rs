@@ -61,15 +61,24 @@
 //! exactly its file or tree. TCP bind and connect are denied (ABI ≥ 4), and
 //! from ABI 6 signals and abstract UNIX sockets cannot reach outside the
 //! child's domain. `/proc` is not granted (`ps` needs `/proc/**` in
-//! `fs.read`). Not covered by Landlock ABI 7: UDP, and connecting to
-//! pathname UNIX sockets. Where the kernel lacks Landlock a call answers
+//! `fs.read`). Where the kernel lacks Landlock a call answers
 //! `unsupported` unless `require_landlock = false`. The protection in force
 //! is part of the allow decision's rule.
+//!
+//! **No capabilities, no sockets** (see `harden.rs`): before Landlock the
+//! child locks its securebits, empties its bounding, ambient, permitted,
+//! effective and inheritable capability sets and sets `no_new_privs`, also
+//! when llmagent runs as root (it stays uid 0 for file permissions); after
+//! Landlock a seccomp filter refuses every `socket` (so UDP, raw, packet,
+//! netlink and Unix sockets by path — which Landlock does not cover — are
+//! closed too), namespaces, mounts, tracing, io_uring, bpf, module loading,
+//! reboot, clock setting and setuid/setgid mode bits, with `EPERM`.
 //!
 //! Every decision, allow or deny, goes to the [`Sink`](crate::Sink) as
 //! capability `exec`, operation `run`.
 
 mod confine;
+mod harden;
 mod host;
 mod limits;
 mod policy;

@@ -19,6 +19,7 @@ use rustix::process::{
     waitid,
 };
 
+use super::harden::{self, Filters};
 use super::limits::ExecLimits;
 
 /// One run, fully decided.
@@ -33,6 +34,8 @@ pub(crate) struct Job {
     /// Cap on each of stdout and stderr.
     pub max_stream_bytes: usize,
     pub ruleset: Option<RulesetCreated>,
+    /// The syscall filter, installed last.
+    pub filters: &'static Filters,
 }
 
 /// What came back.
@@ -125,7 +128,10 @@ pub(crate) fn run(mut job: Job) -> std::io::Result<Finished> {
         .stderr(Stdio::piped());
     let limits = job.limits;
     let mut ruleset = job.ruleset.take();
-    confine(&mut cmd, move || child_setup(&limits, ruleset.take()));
+    let filters = job.filters;
+    confine(&mut cmd, move || {
+        child_setup(&limits, ruleset.take(), filters)
+    });
     let mut child = cmd.spawn()?;
     let pgid = Pid::from_child(&child);
     let result = collect(&mut child, &mut job, deadline);
@@ -155,18 +161,24 @@ where
 {
     // SAFETY: `pre_exec` runs `setup` in the forked child of a possibly
     // multi-threaded parent, where only async-signal-safe work is sound.
-    // `child_setup` makes raw syscalls (setsid, setrlimit, prctl,
-    // landlock_restrict_self) through rustix and the landlock crate on a
-    // ruleset built before the fork; it takes no locks and its error paths
-    // build `io::Error`s from errno values without allocating.
+    // `child_setup` makes raw syscalls (setsid, setrlimit, prctl, capset,
+    // landlock_restrict_self, seccomp) through rustix, the landlock crate
+    // and seccompiler, on a ruleset and filters built before the fork; it
+    // takes no locks and its error paths build `io::Error`s from errno
+    // values without allocating.
     unsafe {
         cmd.pre_exec(setup);
     }
 }
 
 /// The child's set-up: its own session (no controlling terminal, one
-/// process group to kill), the resource limits, then Landlock.
-fn child_setup(limits: &ExecLimits, ruleset: Option<RulesetCreated>) -> std::io::Result<()> {
+/// process group to kill), the resource limits, no capabilities and
+/// `no_new_privs`, then Landlock, then the syscall filter.
+fn child_setup(
+    limits: &ExecLimits,
+    ruleset: Option<RulesetCreated>,
+    filters: &Filters,
+) -> std::io::Result<()> {
     setsid()?;
     let mib = |v: u64| v.saturating_mul(1 << 20);
     for (resource, value) in [
@@ -193,6 +205,7 @@ fn child_setup(limits: &ExecLimits, ruleset: Option<RulesetCreated>) -> std::io:
             },
         )?;
     }
+    harden::drop_capabilities()?;
     if let Some(ruleset) = ruleset {
         match ruleset.restrict_self() {
             Ok(status) if status.ruleset == RulesetStatus::FullyEnforced => {}
@@ -203,7 +216,7 @@ fn child_setup(limits: &ExecLimits, ruleset: Option<RulesetCreated>) -> std::io:
             }
         }
     }
-    Ok(())
+    harden::install(filters)
 }
 
 /// The poll loop. Returns both streams and whether the deadline hit.

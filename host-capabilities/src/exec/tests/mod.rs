@@ -2,6 +2,7 @@
 //! from an inline policy, plus the pure policy tests.
 
 mod confine;
+mod harden;
 mod policy;
 mod run;
 

@@ -1,0 +1,165 @@
+//! The child holds no capabilities and cannot make the syscalls that
+//! reach past its grants: each test tries the attack from inside an
+//! allowed program and shows it fail with `EPERM`, while the runtime goes
+//! on.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+/// bash and python3 allowed; reads of the temp tree and `/proc`, writes
+/// of the temp tree. `None` (the test is skipped, saying so) without
+/// Landlock or python3.
+fn attacker(fx: &Fx, test: &str) -> Option<Capabilities> {
+    if !landlock_or_skip(test) {
+        return None;
+    }
+    if crate::exec::policy::resolve("python3").is_err() {
+        eprintln!("SKIPPED {test}: python3 is not installed; the socket attacks are not tried");
+        return None;
+    }
+    Some(fx.caps(
+        allow(&["bash", "python3"]),
+        FsToml {
+            read: vec![fx.p("**"), "/proc/**".into()],
+            write: vec![fx.p("**")],
+        },
+        1 << 20,
+    ))
+}
+
+/// Runs a Python script in the child; its stdout.
+fn python(caps: &mut Capabilities, script: &str) -> String {
+    let o = run(caps, cmd("python3", &["-c", script]));
+    assert_eq!(o.exit_code, Some(0), "{o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_unix_socket_outside_the_grants_is_not_reached() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(&fx, "a_unix_socket_outside_the_grants_is_not_reached") else {
+        return;
+    };
+    // The listener stands for the D-Bus system bus or docker.sock: outside
+    // every grant of the role.
+    let outside = tempfile::tempdir().unwrap();
+    let path = outside.path().join("bus.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let script = format!(
+        "import socket\n\
+         try:\n  s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n  s.connect({path:?})\n  print('connected')\n\
+         except OSError as e:\n  print(e.errno)\n"
+    );
+    assert_eq!(python(&mut caps, &script), format!("{}\n", libc::EPERM));
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the listener must not have been reached"
+    );
+}
+
+#[test]
+fn no_network_socket_of_any_kind_can_be_opened() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(&fx, "no_network_socket_of_any_kind_can_be_opened") else {
+        return;
+    };
+    let script = "import socket\n\
+        kinds = [('udp', socket.AF_INET, socket.SOCK_DGRAM), ('udp6', socket.AF_INET6, socket.SOCK_DGRAM),\n\
+                 ('tcp', socket.AF_INET, socket.SOCK_STREAM), ('raw', socket.AF_INET, socket.SOCK_RAW),\n\
+                 ('packet', socket.AF_PACKET, socket.SOCK_RAW), ('netlink', socket.AF_NETLINK, socket.SOCK_RAW)]\n\
+        for name, family, kind in kinds:\n\
+        \x20 try:\n\
+        \x20   socket.socket(family, kind)\n\
+        \x20   print(name, 'opened')\n\
+        \x20 except OSError as e:\n\
+        \x20   print(name, e.errno)\n";
+    let eperm = libc::EPERM;
+    assert_eq!(
+        python(&mut caps, script),
+        format!(
+            "udp {eperm}\nudp6 {eperm}\ntcp {eperm}\nraw {eperm}\npacket {eperm}\nnetlink {eperm}\n"
+        )
+    );
+}
+
+#[test]
+fn the_child_has_no_capabilities_even_when_the_runtime_is_root() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(
+        &fx,
+        "the_child_has_no_capabilities_even_when_the_runtime_is_root",
+    ) else {
+        return;
+    };
+    let o = run(
+        &mut caps,
+        sh(
+            "while read -r k v; do case $k in Cap*|NoNewPrivs*) echo \"$k $v\";; esac; done < /proc/self/status",
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+         CapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n",
+        "{o:?}"
+    );
+}
+
+#[test]
+fn setuid_and_setgid_bits_cannot_be_set() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(&fx, "setuid_and_setgid_bits_cannot_be_set") else {
+        return;
+    };
+    let shell = fx.p("shell");
+    let o = run(
+        &mut caps,
+        sh(&format!(
+            "cp /usr/bin/bash {shell} && chmod 4755 {shell}; echo $?; chmod g+s {shell}; echo $?; chmod 755 {shell}; echo $?"
+        )),
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "1\n1\n0\n", "{o:?}");
+    let mode = std::fs::metadata(&shell).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o755);
+    // Creating a file with the bit set is refused too.
+    let created = fx.p("created");
+    let script = format!(
+        "import os\ntry:\n  os.open({created:?}, os.O_CREAT | os.O_WRONLY, 0o4755)\n  print('created')\n\
+         except OSError as e:\n  print(e.errno)\n"
+    );
+    assert_eq!(python(&mut caps, &script), format!("{}\n", libc::EPERM));
+    assert!(!std::path::Path::new(&created).exists());
+}
+
+#[test]
+fn namespaces_mounts_and_tracing_are_refused() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(&fx, "namespaces_mounts_and_tracing_are_refused") else {
+        return;
+    };
+    // Each attempt is harmless should it ever succeed: a user namespace,
+    // a tmpfs on a directory of the test's own, chroot to "/", tracing
+    // itself, and the reboot command that only turns Ctrl-Alt-Del off.
+    let target = fx.p("mnt");
+    std::fs::create_dir_all(&target).unwrap();
+    let script = format!(
+        "import ctypes, os\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        calls = [('unshare', lambda: libc.unshare(0x10000000)), ('mount', lambda: libc.mount(b'none', {target:?}.encode(), b'tmpfs', 0, None)),\n\
+                 ('chroot', lambda: libc.chroot(b'/')), ('ptrace', lambda: libc.ptrace(0, 0, None, None)),\n\
+                 ('reboot', lambda: libc.reboot(0))]\n\
+        for name, call in calls:\n\
+        \x20 r = call()\n\
+        \x20 print(name, r, ctypes.get_errno())\n"
+    );
+    let eperm = libc::EPERM;
+    assert_eq!(
+        python(&mut caps, &script),
+        format!(
+            "unshare -1 {eperm}\nmount -1 {eperm}\nchroot -1 {eperm}\nptrace -1 {eperm}\nreboot -1 {eperm}\n"
+        )
+    );
+}
