@@ -12,6 +12,17 @@
 //! A string field is followed by a 0 byte and a fixed 8-byte seq, so a key
 //! is decoded from its end; an exact match checks the length, so `a` never
 //! matches entries of `a\0b`.
+//!
+//! Every string in a key is bounded ([`part`]): fjall refuses keys over
+//! 64 KiB with a panic, and a topic, agent or tool name can come from a
+//! model. A longer string is kept whole in the event's JSON; its key part is
+//! its first bytes and a hash of the whole, so lookups still find it.
+
+use std::borrow::Cow;
+
+/// The longest string kept whole in a key. Far above any real topic, kind,
+/// agent or tool name, far below fjall's 64 KiB key limit.
+pub(crate) const MAX_KEY_PART: usize = 1024;
 
 pub(crate) const AGENT: u8 = b'a';
 pub(crate) const TOPIC: u8 = b't';
@@ -27,11 +38,28 @@ pub(crate) fn decode_seq(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(arr))
 }
 
+/// `s` as it appears in keys: itself up to [`MAX_KEY_PART`] bytes, else
+/// its first bytes, `#` and the 64-bit FNV-1a hash of the whole in hex
+/// ([`MAX_KEY_PART`] bytes in all). Deterministic across versions and runs.
+pub(crate) fn part(s: &str) -> Cow<'_, [u8]> {
+    if s.len() <= MAX_KEY_PART {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let hash = s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let suffix = format!("#{hash:016x}");
+    let mut k = s.as_bytes()[..MAX_KEY_PART - suffix.len()].to_vec();
+    k.extend_from_slice(suffix.as_bytes());
+    Cow::Owned(k)
+}
+
 /// `tag|s|0` — the prefix of every entry of `s`.
 pub(crate) fn str_prefix(tag: u8, s: &str) -> Vec<u8> {
+    let s = part(s);
     let mut k = Vec::with_capacity(s.len() + 10);
     k.push(tag);
-    k.extend_from_slice(s.as_bytes());
+    k.extend_from_slice(&s);
     k.push(0);
     k
 }
@@ -44,8 +72,8 @@ pub(crate) fn str_key(tag: u8, s: &str, seq: u64) -> Vec<u8> {
 }
 
 /// The seq of a `tag|s|0|seq` key whose string is exactly `s`.
-pub(crate) fn str_key_seq(key: &[u8], s_len: usize) -> Option<u64> {
-    if key.len() != s_len + 10 {
+pub(crate) fn str_key_seq(key: &[u8], s: &str) -> Option<u64> {
+    if key.len() != part(s).len() + 10 {
         return None;
     }
     decode_seq(&key[key.len() - 8..])
@@ -88,12 +116,18 @@ pub(crate) fn ts_key_seq(key: &[u8]) -> Option<u64> {
     decode_seq(&key[9..])
 }
 
-/// `agent|0|seq` (messages) or `agent|0|key` (memory).
+/// `agent|0|seq` (messages) or `agent|0|key` (memory); a memory key is
+/// bounded like the agent.
 pub(crate) fn owned_key(agent: &str, rest: &[u8]) -> Vec<u8> {
+    let agent = part(agent);
+    let rest = match std::str::from_utf8(rest) {
+        Ok(s) if rest.len() > MAX_KEY_PART => part(s),
+        _ => Cow::Borrowed(rest),
+    };
     let mut k = Vec::with_capacity(agent.len() + 1 + rest.len());
-    k.extend_from_slice(agent.as_bytes());
+    k.extend_from_slice(&agent);
     k.push(0);
-    k.extend_from_slice(rest);
+    k.extend_from_slice(&rest);
     k
 }
 
@@ -104,11 +138,23 @@ mod tests {
     #[test]
     fn string_keys_round_trip_and_do_not_alias() {
         let k = str_key(AGENT, "a", 7);
-        assert_eq!(str_key_seq(&k, 1), Some(7));
+        assert_eq!(str_key_seq(&k, "a"), Some(7));
         assert_eq!(split_str_key(&k), Some((&b"a"[..], 7)));
         let other = str_key(AGENT, "a\0b", 9);
         assert!(other.starts_with(&str_prefix(AGENT, "a")));
-        assert_eq!(str_key_seq(&other, 1), None);
+        assert_eq!(str_key_seq(&other, "a"), None);
+    }
+
+    #[test]
+    fn long_strings_are_bounded_in_keys_and_stay_distinct() {
+        let long = "x".repeat(70_000);
+        let longer = format!("{long}y");
+        let k = str_key(TOPIC, &long, 3);
+        assert_eq!(k.len(), MAX_KEY_PART + 10);
+        assert_eq!(str_key_seq(&k, &long), Some(3));
+        assert_ne!(part(&long), part(&longer));
+        assert_eq!(part("tool.file"), &b"tool.file"[..]);
+        assert!(owned_key(&long, &long.as_bytes()[..2000]).len() <= 2 * MAX_KEY_PART + 1);
     }
 
     #[test]

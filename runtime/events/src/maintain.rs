@@ -83,7 +83,7 @@ impl EventStore {
             let mut found = Vec::new();
             for g in owner.index.prefix(&prefix).take(CHUNK) {
                 let k = g.key()?;
-                if let Some(seq) = keys::str_key_seq(&k, agent.len()) {
+                if let Some(seq) = keys::str_key_seq(&k, agent) {
                     found.push((k.to_vec(), seq));
                 }
             }

@@ -232,7 +232,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
         if q.topic.as_deref() == Some(topic::AGENT_MESSAGE) {
             let lo = keys::owned_key(agent, &keys::seq_key(start));
             let hi = keys::owned_key(agent, &[0xff; 8]);
-            let want = agent.len() + 9;
+            let want = keys::part(agent).len() + 9;
             let it = owner
                 .messages
                 .range(lo..=hi)
@@ -295,9 +295,9 @@ fn str_index(
 ) -> Box<dyn DoubleEndedIterator<Item = Result<u64>>> {
     let lo = keys::str_key(tag, s, start);
     let hi = keys::str_key(tag, s, u64::MAX);
-    let len = s.len();
+    let s = s.to_owned();
     Box::new(index.range(lo..=hi).filter_map(move |g| match g.key() {
-        Ok(k) => keys::str_key_seq(&k, len).map(Ok),
+        Ok(k) => keys::str_key_seq(&k, &s).map(Ok),
         Err(e) => Some(Err(e.into())),
     }))
 }

@@ -288,3 +288,51 @@ fn a_bad_spool_line_is_counted_and_skipped() {
     );
     assert!(!dir.path().join("spool/1-bad.jsonl").exists());
 }
+
+/// Issue 16: a 70,000-character tool name from a model became a topic
+/// longer than fjall's 64 KiB key limit, panicked inside the store and
+/// closed it for the rest of the process.
+#[test]
+fn names_longer_than_a_key_are_stored_whole_and_found_and_the_store_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let name = "x".repeat(70_000);
+    let topic = format!("tool.{name}");
+    let agent = "a".repeat(70_000);
+    let got = store
+        .append(NewEvent::new(topic.clone(), "invocation", json!({"action": "go"})).agent(&agent))
+        .unwrap();
+    assert_eq!(
+        (got.topic.len(), got.agent.as_ref().map(String::len)),
+        (70_005, Some(70_000))
+    );
+    // A near twin differing only past the bound is another name.
+    store
+        .append(
+            NewEvent::new(format!("{topic}y"), "invocation", json!({})).agent(format!("{agent}b")),
+        )
+        .unwrap();
+    store
+        .append(
+            NewEvent::new(
+                "agent.message",
+                "message",
+                json!({"role": "user", "content": "hi"}),
+            )
+            .agent(&agent),
+        )
+        .unwrap();
+    let seqs = |events: Vec<Event>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.for_topic(&topic).unwrap()), [1]);
+    assert_eq!(seqs(store.events_for(&agent, None).unwrap()), [1, 3]);
+    assert_eq!(seqs(store.messages_for(&agent).unwrap()), [3]);
+    assert_eq!(store.get(1).unwrap(), Some(got));
+    // Still open and recording.
+    assert_eq!(
+        store
+            .append(NewEvent::new("agent.prompt", "prompt", json!({})))
+            .unwrap()
+            .seq,
+        4
+    );
+}
