@@ -12,6 +12,9 @@
 //! and the empty sets still apply. A root child stays uid 0 for file
 //! permissions: Landlock, not the uid, keeps it inside its grants.
 //!
+//! **Descriptors.** Every descriptor above stderr is marked close-on-exec
+//! (`close_range`), so the program inherits stdin, stdout and stderr only.
+//!
 //! **Syscalls** (seccomp, built once with `seccompiler` and installed last,
 //! after Landlock): a denied syscall fails with `EPERM`, which the program
 //! reports; nothing kills the runtime. Denied:
@@ -243,6 +246,29 @@ pub(crate) fn drop_capabilities() -> std::io::Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// Marks every descriptor above stderr close-on-exec, so only stdin,
+/// stdout and stderr reach the program, whatever the runtime (or a library
+/// in it) opened without `O_CLOEXEC`. Marking rather than closing keeps
+/// the standard library's own exec-error pipe working until `exec`.
+#[allow(unsafe_code)]
+pub(crate) fn inherit_only_stdio() -> std::io::Result<()> {
+    // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC takes plain integers
+    // and only changes descriptor flags; no memory is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Installs the syscall filters; runs in the forked child, last before

@@ -205,6 +205,7 @@ fn child_setup(
             },
         )?;
     }
+    harden::inherit_only_stdio()?;
     harden::drop_capabilities()?;
     if let Some(ruleset) = ruleset {
         match ruleset.restrict_self() {

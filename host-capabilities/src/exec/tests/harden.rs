@@ -163,3 +163,40 @@ fn namespaces_mounts_and_tracing_are_refused() {
         )
     );
 }
+
+#[test]
+fn only_stdin_stdout_and_stderr_reach_the_child() {
+    let fx = Fx::new();
+    let Some(mut caps) = attacker(&fx, "only_stdin_stdout_and_stderr_reach_the_child") else {
+        return;
+    };
+    // A descriptor the runtime holds without O_CLOEXEC (as a careless
+    // library might): a file outside the role's grants, at fd 77.
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "secret\n").unwrap();
+    let file = std::fs::File::open(secret.path()).unwrap();
+    let fd = rustix::io::dup(&file).unwrap();
+    let mut target = fd_at(77);
+    rustix::io::dup2(&fd, &mut target).unwrap();
+    let o = run(
+        &mut caps,
+        sh("if read -r line <&77 2>/dev/null; then echo \"leaked: $line\"; else echo closed; fi"),
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "closed\n", "{o:?}");
+}
+
+/// An owned descriptor number `n` for `dup2` to replace (it is closed when
+/// dropped).
+fn fd_at(n: i32) -> std::os::fd::OwnedFd {
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let mut fd = std::os::fd::OwnedFd::from(file);
+    let mut wanted = rustix::io::fcntl_dupfd_cloexec(&fd, n).unwrap();
+    assert_eq!(
+        std::os::fd::AsRawFd::as_raw_fd(&wanted),
+        n,
+        "fd {n} is taken"
+    );
+    std::mem::swap(&mut fd, &mut wanted);
+    drop(wanted);
+    fd
+}
