@@ -21,15 +21,15 @@ mod decision;
 mod error;
 mod sink;
 
-pub mod dbus;
+mod dbus;
 pub mod exec;
 pub mod fs;
 pub mod http;
-pub mod inotify;
-pub mod net;
+mod inotify;
+mod net;
 pub mod proc;
 pub mod systemd;
-pub mod udev;
+mod udev;
 
 pub use bindings::{
     ActionSpec, CapError, Denial, ToolError, ToolOutput, ToolSpec, ToolWorld, ToolWorldPre,

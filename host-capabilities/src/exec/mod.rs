@@ -86,6 +86,5 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-pub use confine::{Protection, kernel_abi};
-pub use limits::ExecLimits;
-pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, Program, SAFE_PATH};
+pub use confine::kernel_abi;
+pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH};

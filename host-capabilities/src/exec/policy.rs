@@ -63,7 +63,7 @@ pub struct ArgsToml {
 
 /// One allowed program, resolved.
 #[derive(Debug, Clone)]
-pub struct Program {
+pub(crate) struct Program {
     /// As written in `allow`.
     pub written: String,
     /// Canonical absolute path.
@@ -85,16 +85,16 @@ struct ArgRules {
 #[derive(Debug, Clone)]
 pub struct ExecPolicy {
     role: String,
-    programs: Vec<Program>,
+    pub(super) programs: Vec<Program>,
     env: Vec<String>,
     cwd: Vec<String>,
     cwd_set: GlobSet,
     /// For each glob of `cwd_set`, the index of its `cwd` entry.
     cwd_entry: Vec<usize>,
     /// Whether a kernel without Landlock refuses every call.
-    pub require_landlock: bool,
+    pub(crate) require_landlock: bool,
     /// Timeout cap and resource limits.
-    pub limits: ExecLimits,
+    pub(crate) limits: ExecLimits,
 }
 
 /// A program as the host found it, before the decision: canonical path,
@@ -225,11 +225,6 @@ impl ExecPolicy {
         &self.role
     }
 
-    /// The allowed programs, in policy order.
-    pub fn programs(&self) -> &[Program] {
-        &self.programs
-    }
-
     /// One line per grant, for `policy check`.
     pub fn summary(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
@@ -353,7 +348,7 @@ impl ExecPolicy {
     }
 
     /// The program `path` as allowed (for running it).
-    pub fn program(&self, path: &Path) -> Option<&Program> {
+    pub(crate) fn program(&self, path: &Path) -> Option<&Program> {
         self.programs.iter().find(|p| p.path == path)
     }
 

@@ -16,7 +16,7 @@ fn compile(raw: &ExecToml) -> Result<ExecPolicy, CompileError> {
 fn bare_names_resolve_on_the_safe_path_and_paths_are_canonical() {
     let p = compile(&allow(&["bash", "/bin/true"])).unwrap();
     let paths: Vec<String> = p
-        .programs()
+        .programs
         .iter()
         .map(|p| p.path.display().to_string())
         .collect();
@@ -63,7 +63,7 @@ fn limits_are_checked_and_the_timeout_is_capped_by_the_role() {
     assert_eq!(compile(&raw).unwrap_err().key, "memory_mib");
     raw.memory_mib = None;
     let p = compile(&raw).unwrap();
-    assert_eq!(p.limits, crate::exec::ExecLimits::defaults(10_000));
+    assert_eq!(p.limits, crate::exec::limits::ExecLimits::defaults(10_000));
     raw.env = vec!["1BAD".into()];
     assert_eq!(compile(&raw).unwrap_err().key, "env[0]");
 }

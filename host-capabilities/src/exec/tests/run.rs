@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::bindings::Denial;
-use crate::exec::Protection;
+use crate::exec::confine::Protection;
 
 /// The protection the allow rule reports on this kernel.
 fn protection() -> String {
