@@ -115,7 +115,10 @@ pub(crate) fn job(
         Verb::Restart => Action::Restart,
     };
     allow(grants, sink, action, unit)?;
-    let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
+    // The tool's wait is capped by the role's timeout: a tool cannot hold
+    // its host thread past the call's own limit.
+    let wait_ms = u64::from(timeout_ms.max(1)).min(grants.systemd.max_wait_ms);
+    let timeout = Duration::from_millis(wait_ms);
     bus::job(&grants.systemd.bus, verb, unit, timeout)
 }
 

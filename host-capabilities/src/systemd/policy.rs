@@ -9,6 +9,10 @@ use crate::capability::{Capability, RoleScope, usage};
 use crate::decision::Ruling;
 use crate::error::CompileError;
 
+/// The job wait of a policy compiled without a role (the policy's built-in
+/// `timeout_ms`).
+const DEFAULT_MAX_WAIT_MS: u64 = 10_000;
+
 /// The raw `[roles.R.systemd]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +95,9 @@ pub struct SystemdPolicy {
     pub actions: Vec<Action>,
     /// Where the manager is reached.
     pub bus: Bus,
+    /// The longest a job may be waited for, whatever the tool asks: the
+    /// role's `timeout_ms`.
+    pub(crate) max_wait_ms: u64,
 }
 
 impl PartialEq for SystemdPolicy {
@@ -109,6 +116,7 @@ impl SystemdPolicy {
             matcher: GlobSet::empty(),
             actions: vec![Action::List, Action::Status],
             bus: Bus::System,
+            max_wait_ms: DEFAULT_MAX_WAIT_MS,
         }
     }
 
@@ -171,6 +179,7 @@ impl SystemdPolicy {
             matcher,
             actions,
             bus,
+            max_wait_ms: DEFAULT_MAX_WAIT_MS,
         })
     }
 
@@ -236,7 +245,9 @@ impl Capability for SystemdPolicy {
     }
 
     fn compile(scope: RoleScope<'_>, raw: &SystemdToml) -> Result<Self, CompileError> {
-        SystemdPolicy::compile(scope.role, raw)
+        let mut policy = SystemdPolicy::compile(scope.role, raw)?;
+        policy.max_wait_ms = scope.timeout_ms;
+        Ok(policy)
     }
 
     fn summary(&self) -> Vec<String> {

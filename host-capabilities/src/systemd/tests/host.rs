@@ -164,6 +164,32 @@ fn a_job_that_never_ends_is_a_timeout() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Issue 15: the job wait took its timeout from the tool, uncapped.
+#[test]
+fn the_job_wait_is_capped_by_the_roles_timeout() {
+    let Some(daemon) = DbusDaemon::start("wait_cap") else {
+        return;
+    };
+    let _double = SystemdDouble::serve(&daemon.address);
+    let raw = section(&["*.service"], Some(ALL), Some(&daemon.address));
+    let scope = crate::RoleScope {
+        role: "ops",
+        timeout_ms: 300,
+    };
+    let mut grants = Grants::none("ops");
+    grants.systemd = <SystemdPolicy as crate::Capability>::compile(scope, &raw).unwrap();
+    let mut caps = Capabilities::new(Arc::new(grants), Arc::new(Recorder::new("systemd")));
+    let started = std::time::Instant::now();
+    let answer = caps.start("hang.service".into(), u32::MAX).unwrap();
+    assert_dbg_eq!(
+        answer,
+        Err(CapError::Timeout(
+            "the start job of hang.service did not finish within 300 ms".into()
+        ))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 #[test]
 fn a_unit_or_action_outside_the_policy_is_denied_naming_the_key() {
     let Some((_d, _s, mut caps, sink)) = served("denied", &["nginx.service"], &["status"]) else {
