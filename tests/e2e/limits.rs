@@ -102,19 +102,6 @@ fn guest_stdout_and_stderr_are_captured_and_capped_without_crashing_the_tool() {
 }
 
 #[test]
-fn outgoing_http_is_denied_before_any_connection() {
-    let env = Env::new(POLICY);
-    let failure = env.err(
-        "tight",
-        "testbed",
-        "http_get",
-        json!({"authority": "127.0.0.1:9"}),
-    );
-    assert_eq!(failure.reason, "http_error");
-    assert_eq!(failure.message, "ErrorCode::HttpRequestDenied");
-}
-
-#[test]
 fn policy_decides_before_the_tool_runs() {
     let env = Env::new(
         r#"

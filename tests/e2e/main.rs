@@ -13,3 +13,4 @@ mod harness;
 mod limits;
 mod proc;
 mod systemd;
+mod unbuilt;
