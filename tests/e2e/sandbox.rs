@@ -1,6 +1,8 @@
-//! The sandbox's limits, shown with the test-only `testbed` component:
-//! a loop stops at the role's timeout, unbounded allocation at its memory
-//! cap, a panic becomes `tool_crashed` — and after each the next call works.
+//! The sandbox around every tool, shown with the test-only `testbed`
+//! component: a loop stops at the role's timeout, unbounded allocation at
+//! its memory cap, a panic becomes `tool_crashed` — and after each the next
+//! call works; output and stdio are capped; the policy decides before the
+//! tool runs; malformed arguments are `invalid_args` naming the field.
 
 use serde_json::json;
 
