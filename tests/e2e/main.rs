@@ -1,6 +1,9 @@
 //! End-to-end tests: the real built-in and test-only components, through
 //! the real runtime (`llmagent_core::Runtime`), under real policies written
-//! to a temporary directory. One module per tool or capability.
+//! to a temporary directory. A capability's tests carry its name (`fs`,
+//! `exec`, `proc`, `systemd`, as in `wit/` and `host-capabilities`); a tool
+//! without one carries the tool's (`crypto`); the rest say what they cover
+//! (`sandbox`, `events`, `unbuilt`, `agent`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -8,8 +11,9 @@ mod agent;
 mod crypto;
 mod events;
 mod exec;
-mod file;
+mod fs;
 mod harness;
-mod limits;
 mod proc;
+mod sandbox;
 mod systemd;
+mod unbuilt;

@@ -1,11 +1,15 @@
 //! `testbed`: a test-only tool whose actions misbehave on purpose, so the
 //! runtime's limits can be shown to hold. It is built with the other tools
 //! but never embedded in the `llmagent` binary; tests load it by path.
+//! It also reaches what no shipped tool may: outgoing HTTP (`http_get`) and
+//! the capabilities declared but not built yet (`stub`).
 
 use llmagent_guest::bindings::wasi::http::{outgoing_handler, types as http};
 use llmagent_guest::{Action, Args, Output, Spec, Tool, ToolError};
 use serde_json::json;
 use std::io::Write;
+
+mod stub;
 
 struct Testbed;
 
@@ -41,6 +45,22 @@ impl Tool for Testbed {
             )
             .required("authority", json!({"type": "string"}), "host[:port]"),
         )
+        .action(
+            Action::new(
+                "stub",
+                "Call one function of a capability declared but not built yet.",
+            )
+            .required(
+                "capability",
+                json!({"type": "string", "enum": ["net", "dbus", "udev", "inotify"]}),
+                "Which capability",
+            )
+            .required(
+                "function",
+                json!({"type": "string"}),
+                "The function's WIT name, e.g. `list-interfaces`",
+            ),
+        )
     }
 
     fn invoke(action: &str, args: Args) -> Result<Output, ToolError> {
@@ -63,6 +83,7 @@ impl Tool for Testbed {
                 Ok(Output::new(n))
             }
             "http_get" => http_get(args.str("authority")?),
+            "stub" => stub::call(args.str("capability")?, args.str("function")?),
             other => Err(ToolError::unknown_action(other)),
         }
     }
