@@ -238,10 +238,7 @@ async fn call(rt: &Runtime, mut request: CallRequest, approve: bool, json: bool)
         eprintln!("error: {e}");
         exit::RUNTIME
     })?;
-    let mut body = match &outcome.result {
-        Ok(ok) => json!({"status": "ok", "output": ok.output, "metadata": ok.metadata}),
-        Err(err) => json!({"status": "error", "error": err}),
-    };
+    let mut body = outcome.envelope();
     if json {
         if let Value::Object(map) = &mut body {
             map.insert(

@@ -13,6 +13,7 @@ use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::SandboxEngine;
 use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
+use crate::reason::Reason;
 use crate::record::{self, EventSink, Tee};
 use crate::registry::{self, LoadedTool, ToolInfo};
 use crate::sandbox::{self, CallLimits};
@@ -171,7 +172,7 @@ impl Runtime {
             let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
             return Ok(CallOutcome::refused(
                 ToolFailure::new(
-                    "invalid_tool",
+                    Reason::InvalidTool,
                     format!("there is no tool named `{}`", request.tool),
                 )
                 .suggestion(format!("use one of: {}", known.join(", "))),
@@ -180,15 +181,15 @@ impl Runtime {
         };
         if tool.info.action(&request.action).is_none() {
             return Ok(CallOutcome::refused(
-                ToolFailure {
-                    reason: "unknown_command".into(),
-                    message: format!(
+                ToolFailure::new(
+                    Reason::UnknownCommand,
+                    format!(
                         "the {} tool has no action `{}`",
                         request.tool, request.action
                     ),
-                    field: Some("action".into()),
-                    suggestion: Some(format!("use one of: {}", tool.info.action_names())),
-                },
+                )
+                .field("action")
+                .suggestion(format!("use one of: {}", tool.info.action_names())),
                 None,
             ));
         }
@@ -199,7 +200,7 @@ impl Runtime {
         match &decision {
             Ruling::Deny { hint } => {
                 let failure = ToolFailure::new(
-                    "tool_not_permitted",
+                    Reason::ToolNotPermitted,
                     format!(
                         "role `{}` may not use `{}.{}`",
                         role.name, request.tool, request.action
@@ -210,7 +211,7 @@ impl Runtime {
             }
             Ruling::Approve { .. } if !request.approved => {
                 let failure = ToolFailure::new(
-                    "approval_required",
+                    Reason::ApprovalRequired,
                     format!(
                         "`{}.{}` needs a human's approval under role `{}` and none was given",
                         request.tool, request.action, role.name

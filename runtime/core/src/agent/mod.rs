@@ -190,7 +190,8 @@ pub struct TurnOutcome {
     pub trace_id: String,
 }
 
-/// Errors that stop an agent from starting or answering.
+/// Errors that stop an agent from starting or answering. Every variant has
+/// a stable code ([`AgentError::code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     /// The role or a tool is not usable.
@@ -207,6 +208,19 @@ pub enum AgentError {
     /// The agent's task is gone (stopped, or failed).
     #[error("agent `{0}` is not running")]
     Stopped(String),
+}
+
+impl AgentError {
+    /// The stable code of this error: the runtime's own code for
+    /// [`AgentError::Runtime`] (see [`RuntimeError::code`]),
+    /// `agent.history` or `agent.stopped`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Runtime(e) => e.code(),
+            Self::History { .. } => "agent.history",
+            Self::Stopped(_) => "agent.stopped",
+        }
+    }
 }
 
 /// The wire protocol in use (auto has been resolved).

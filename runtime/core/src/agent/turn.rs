@@ -19,6 +19,7 @@ use super::prompt::{self, Style};
 use super::protocol::{self, JsonReply};
 use super::{Agent, ApprovalRequest, TurnEnd, TurnEvent, TurnOutcome, Wire, history};
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
+use crate::reason::Reason;
 
 /// Tool actions whose whole output is a secret (sealed as one handle).
 const SECRET_OUTPUTS: &[(&str, &str)] = &[("crypto", "generate_key")];
@@ -314,7 +315,7 @@ async fn step(
         let result = if cancel.is_cancelled() {
             protocol::feedback(
                 &Err(ToolFailure::new(
-                    "cancelled",
+                    Reason::Cancelled,
                     "the turn was cancelled before this call ran",
                 )),
                 agent.settings.max_result_bytes,
@@ -324,7 +325,7 @@ async fn step(
             // result is already in the conversation.
             protocol::feedback(
                 &Err(ToolFailure::new(
-                    "repeated_call",
+                    Reason::RepeatedCall,
                     format!("{tool}.{action} was just called with these same arguments; its result is the previous message"),
                 )
                 .suggestion("answer the user's question with that result now, or make a different call")),
@@ -408,10 +409,9 @@ fn native_args(text: &str) -> Result<Value, ToolFailure> {
 }
 
 fn invalid_args(message: String) -> ToolFailure {
-    let mut f = ToolFailure::new("invalid_args", message)
-        .suggestion("call the function again with a JSON object matching its parameters");
-    f.field = Some("arguments".into());
-    f
+    ToolFailure::new(Reason::InvalidArgs, message)
+        .field("arguments")
+        .suggestion("call the function again with a JSON object matching its parameters")
 }
 
 /// Runs one call through the policy and the sandbox; the result as the
@@ -473,7 +473,7 @@ async fn run_call(
             }
             match agent.runtime.call(request).await {
                 Ok(outcome) => outcome.result,
-                Err(e) => Err(ToolFailure::new("runtime_error", e.to_string())),
+                Err(e) => Err(ToolFailure::new(Reason::RuntimeError, e.to_string())),
             }
         }
     };
