@@ -35,8 +35,9 @@ mod runtime;
 mod sandbox;
 
 pub use agent::{
-    Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_PROMPT,
-    DenyApprovals, TurnEnd, TurnEvent, TurnOutcome,
+    Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_API_BASE,
+    DEFAULT_PROMPT, DenyApprovals, Overrides, ResolvedAgent, SettingsError, TurnEnd, TurnEvent,
+    TurnOutcome,
 };
 pub use builtin::{BUILTINS, Builtin, builtin_names};
 pub use cache::CacheOutcome;

@@ -20,6 +20,7 @@
 mod history;
 mod prompt;
 mod protocol;
+mod settings;
 mod turn;
 
 use std::collections::HashMap;
@@ -38,44 +39,7 @@ use crate::runtime::Runtime;
 
 pub use prompt::DEFAULT_PROMPT;
 use protocol::{FunctionNames, Offered};
-
-/// How one agent talks to its model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgentSettings {
-    /// The agent's name: its events and conversation are filed under it.
-    pub name: String,
-    /// The role whose prompt, tools and limits apply.
-    pub role: String,
-    /// The model name sent to the API.
-    pub model: String,
-    /// How tool calls are exchanged.
-    pub protocol: ToolProtocol,
-    /// Sampling temperature.
-    pub temperature: Option<f64>,
-    /// Cap on one reply's tokens.
-    pub max_tokens: Option<u32>,
-    /// Cap on one tool result as shown to the model, in bytes.
-    pub max_result_bytes: usize,
-    /// Stream replies token by token (for interactive use).
-    pub stream: bool,
-}
-
-impl AgentSettings {
-    /// Settings for an agent of `role` talking to `model`, with the
-    /// defaults of an `[agents.NAME]` entry that sets nothing else.
-    pub fn new(name: &str, role: &str, model: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            role: role.to_owned(),
-            model: model.to_owned(),
-            protocol: ToolProtocol::Auto,
-            temperature: None,
-            max_tokens: None,
-            max_result_bytes: llmagent_policy::DEFAULT_MAX_RESULT_BYTES,
-            stream: false,
-        }
-    }
-}
+pub use settings::{AgentSettings, DEFAULT_API_BASE, Overrides, ResolvedAgent, SettingsError};
 
 /// A call that needs a human's yes.
 #[derive(Debug, Clone, PartialEq)]
