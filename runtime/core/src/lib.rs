@@ -46,5 +46,5 @@ pub use error::RuntimeError;
 pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess, envelope};
 pub use reason::Reason;
 pub use registry::{ActionInfo, ToolInfo, ToolOrigin};
-pub use runtime::{LoadReport, Runtime, RuntimeOptions};
+pub use runtime::{DecidedCall, LoadReport, Runtime, RuntimeOptions};
 pub use sandbox::STDIO_CAP;

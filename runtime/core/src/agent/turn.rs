@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::prompt::{self, Style};
 use super::protocol::{self, JsonReply};
 use super::{Agent, ApprovalRequest, TurnEnd, TurnEvent, TurnOutcome, Wire, history};
+use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
 use crate::reason::Reason;
 
@@ -454,24 +455,10 @@ async fn run_call(
             let shown = args.clone();
             let vault = &agent.vault;
             unseal(&mut args, &|h| vault.get(h).cloned());
-            let mut request =
-                CallRequest::new(&agent.settings.role, tool, action, &args.to_string());
-            let verdict = agent
-                .runtime
-                .decide(&agent.settings.role, tool, action)
-                .map(|d| d.verdict())
-                .unwrap_or(Verdict::Deny);
-            if verdict == Verdict::Approve {
-                let question = ApprovalRequest {
-                    agent: agent.settings.name.clone(),
-                    role: agent.settings.role.clone(),
-                    tool: tool.to_owned(),
-                    action: action.to_owned(),
-                    args: shown,
-                };
-                request.approved = agent.approver.approve(&question).await;
-            }
-            match agent.runtime.call(request).await {
+            let request = CallRequest::new(&agent.settings.role, tool, action, &args.to_string());
+            // Decided once: the approver is asked only for an approval
+            // ruling, and the runtime makes the call with this ruling.
+            match decide_and_call(agent, request, shown).await {
                 Ok(outcome) => outcome.result,
                 Err(e) => Err(ToolFailure::new(Reason::RuntimeError, e.to_string())),
             }
@@ -486,6 +473,27 @@ async fn run_call(
         result: text.clone(),
     });
     (text, result.is_ok())
+}
+
+/// Decides `request` once, asks the approver only when the ruling says so,
+/// and makes the call with that ruling.
+async fn decide_and_call(
+    agent: &Agent,
+    request: CallRequest,
+    shown: Value,
+) -> Result<CallOutcome, RuntimeError> {
+    let mut call = agent.runtime.decide_call(request)?;
+    if call.ruling().verdict() == Verdict::Approve {
+        let question = ApprovalRequest {
+            agent: agent.settings.name.clone(),
+            role: agent.settings.role.clone(),
+            tool: call.request().tool.clone(),
+            action: call.request().action.clone(),
+            args: shown,
+        };
+        call.approve(agent.approver.approve(&question).await);
+    }
+    agent.runtime.call_decided(call).await
 }
 
 /// Keeps the secrets of a tool's answer from the model (see the module
