@@ -225,16 +225,9 @@ pub(crate) async fn one_turn(
 pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose: bool) -> u8 {
     let code = exit_code(&outcome.end);
     if json {
-        let (end, text) = match &outcome.end {
-            TurnEnd::Answer(a) => ("answer", Some(a.clone())),
-            TurnEnd::StepLimit { message, .. } => ("step_limit", Some(message.clone())),
-            TurnEnd::ModelError(e) => (e.code(), Some(e.to_string())),
-            TurnEnd::Cancelled => ("cancelled", None),
-            TurnEnd::Failed(m) => ("failed", Some(m.clone())),
-        };
         load::print_json(&json!({
-            "end": end,
-            "text": text,
+            "end": outcome.end.code(),
+            "text": outcome.end.text(),
             "steps": outcome.steps,
             "tool_calls": outcome.tool_calls,
             "tool_errors": outcome.tool_errors,
