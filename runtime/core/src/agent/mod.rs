@@ -4,9 +4,14 @@
 //! An [`Agent`] owns one conversation. [`Agent::prompt`] runs one turn:
 //! model and tools alternate until a final answer, the role's `max_steps`,
 //! a model error (after the client's retries) or cancellation — each ends
-//! with an event and a [`TurnOutcome`], never a panic. Every tool call goes
-//! through the role's policy in the [`Runtime`]; an action the role lists in
-//! `approve` asks the [`Approver`] first.
+//! with an event and a [`TurnOutcome`], never a panic. A turn is a
+//! `Turn` (in `turn/`) borrowing the agent while it runs. Every tool call
+//! is decided once by the role's policy in the [`Runtime`]
+//! ([`Runtime::decide_call`]); an action the role lists in `approve` asks
+//! the [`Approver`] first, and the call runs with that one ruling.
+//!
+//! [`AgentSettings::resolve`] reads an agent's settings from the policy,
+//! the caller's overrides and the environment, the same for every front end.
 //!
 //! [`Agent::spawn`] turns an agent into a task with a mailbox
 //! ([`AgentHandle`]): prompts sent to it run one at a time, in order.
