@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llmagent_core::{
-    Agent, AgentHandle, AgentSettings, ApprovalRequest, Approver, DenyApprovals, TurnEnd,
-    TurnEvent, TurnOutcome,
+    Agent, AgentHandle, AgentSettings, ApprovalRequest, Approver, DenyApprovals, Overrides,
+    ResolvedAgent, TurnEnd, TurnEvent, TurnOutcome,
 };
 use llmagent_events::{Events, NewEvent, names};
 use llmagent_llm::{ClientConfig, LlmError, OpenAiClient};
@@ -19,10 +19,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit;
 use crate::load;
-
-/// Where requests go when neither the agent, `--api-base` nor
-/// `OPENAI_BASE_URL` says: Ollama's default address, as the predecessor.
-const DEFAULT_API_BASE: &str = "http://localhost:11434/v1";
 
 /// Tool results and arguments shown by `--verbose` are cut here: enough
 /// to follow what happens, short enough to keep the terminal readable.
@@ -87,7 +83,11 @@ pub(crate) async fn run(args: RunArgs, events_path: Option<&Path>) -> u8 {
 
 async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> {
     let policy = load::policy(Some(&args.policy))?;
-    let (settings, api_base, api_key) = resolve(&args, &policy)?;
+    let ResolvedAgent {
+        settings,
+        api_base,
+        api_key,
+    } = resolve(&args, &policy)?;
     let events = if args.no_events {
         None
     } else {
@@ -160,85 +160,24 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
 }
 
 /// The agent's settings, API base and key from the flags, the policy and
-/// the environment.
-fn resolve(args: &RunArgs, policy: &Policy) -> Result<(AgentSettings, String, Option<String>), u8> {
-    let usage = |m: String| {
-        eprintln!("error: {m}");
-        exit::USAGE
+/// the environment; an error is printed, with its exit code.
+fn resolve(args: &RunArgs, policy: &Policy) -> Result<ResolvedAgent, u8> {
+    let overrides = Overrides {
+        agent: args.agent.clone(),
+        role: args.role.clone(),
+        name: args.name.clone(),
+        model: args.model.clone(),
+        api_base: args.api_base.clone(),
+        protocol: args.protocol,
     };
-    let policy_err = |m: String| {
-        eprintln!("error: {m}");
-        exit::POLICY
-    };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let entry = match (&args.agent, &args.role) {
-        (Some(name), _) => Some(policy.agents.get(name).ok_or_else(|| {
-            let known: Vec<&str> = policy.agents.keys().map(String::as_str).collect();
-            policy_err(format!(
-                "{} has no agent `{name}`; its agents: {}",
-                policy.origin.display(),
-                if known.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            ))
-        })?),
-        (None, Some(_)) => None,
-        (None, None) if policy.agents.len() == 1 => policy.agents.values().next(),
-        (None, None) if policy.roles.contains_key("default") => None,
-        (None, None) => {
-            return Err(usage(format!(
-                "say which agent to run: --agent NAME (agents of {}: {}) or --role ROLE --model MODEL",
-                policy.origin.display(),
-                policy.agents.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+    AgentSettings::resolve(policy, &overrides, |name| std::env::var(name).ok()).map_err(|e| {
+        eprintln!("error: {e}");
+        if e.is_policy() {
+            exit::POLICY
+        } else {
+            exit::USAGE
         }
-    };
-    let role = match (entry, &args.role) {
-        (Some(a), _) => a.role.clone(),
-        (None, Some(r)) => r.clone(),
-        (None, None) => "default".to_owned(),
-    };
-    policy.role(&role).map_err(|e| policy_err(e.to_string()))?;
-    let name = match (entry, &args.name) {
-        (Some(a), _) => a.name.clone(),
-        (None, Some(n)) => n.clone(),
-        (None, None) => role.clone(),
-    };
-    let model = args
-        .model
-        .clone()
-        .or_else(|| entry.and_then(|a| a.model.clone()))
-        .or_else(|| env("LLMAGENT_MODEL"))
-        .ok_or_else(|| {
-            usage("no model named: pass --model NAME, set LLMAGENT_MODEL, or set model in the agent's [agents.NAME]".into())
-        })?;
-    let api_base = args
-        .api_base
-        .clone()
-        .or_else(|| entry.and_then(|a| a.api_base.clone()))
-        .or_else(|| env("OPENAI_BASE_URL"))
-        .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-    let api_key = match entry.and_then(|a| a.api_key_env.as_deref()) {
-        Some(var) => Some(env(var).ok_or_else(|| {
-            usage(format!(
-                "agent `{name}` reads its API key from ${var}, which is not set; export it, or remove api_key_env for a server without keys"
-            ))
-        })?),
-        None => env("OPENAI_API_KEY"),
-    };
-    let mut settings = AgentSettings::new(&name, &role, &model);
-    if let Some(a) = entry {
-        settings.protocol = a.tool_protocol;
-        settings.temperature = a.temperature;
-        settings.max_tokens = a.max_tokens;
-        settings.max_result_bytes = a.max_result_bytes;
-    }
-    if let Some(p) = args.protocol {
-        settings.protocol = p;
-    }
-    Ok((settings, api_base, api_key))
+    })
 }
 
 /// Runs one prompt, showing what happens; Ctrl-C cancels the turn.
@@ -286,16 +225,9 @@ pub(crate) async fn one_turn(
 pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose: bool) -> u8 {
     let code = exit_code(&outcome.end);
     if json {
-        let (end, text) = match &outcome.end {
-            TurnEnd::Answer(a) => ("answer", Some(a.clone())),
-            TurnEnd::StepLimit { message, .. } => ("step_limit", Some(message.clone())),
-            TurnEnd::ModelError(e) => (e.code(), Some(e.to_string())),
-            TurnEnd::Cancelled => ("cancelled", None),
-            TurnEnd::Failed(m) => ("failed", Some(m.clone())),
-        };
         load::print_json(&json!({
-            "end": end,
-            "text": text,
+            "end": outcome.end.code(),
+            "text": outcome.end.text(),
             "steps": outcome.steps,
             "tool_calls": outcome.tool_calls,
             "tool_errors": outcome.tool_errors,

@@ -224,24 +224,20 @@ fn print_tool(tool: &ToolInfo) {
     }
 }
 
-async fn call(rt: &Runtime, mut request: CallRequest, approve: bool, json: bool) -> Result<u8, u8> {
-    let decision = rt
-        .decide(&request.role, &request.tool, &request.action)
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            exit::POLICY
-        })?;
-    if decision.verdict() == Verdict::Approve {
-        request.approved = approve || ask_approval(&request);
+async fn call(rt: &Runtime, request: CallRequest, approve: bool, json: bool) -> Result<u8, u8> {
+    let mut call = rt.decide_call(request).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::POLICY
+    })?;
+    if call.ruling().verdict() == Verdict::Approve {
+        let yes = approve || ask_approval(call.request());
+        call.approve(yes);
     }
-    let outcome = rt.call(request).await.map_err(|e| {
+    let outcome = rt.call_decided(call).await.map_err(|e| {
         eprintln!("error: {e}");
         exit::RUNTIME
     })?;
-    let mut body = match &outcome.result {
-        Ok(ok) => json!({"status": "ok", "output": ok.output, "metadata": ok.metadata}),
-        Err(err) => json!({"status": "error", "error": err}),
-    };
+    let mut body = outcome.envelope();
     if json {
         if let Value::Object(map) = &mut body {
             map.insert(

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 /// Why the runtime could not start, or could not serve a request at all.
 /// A tool that fails answers a [`crate::ToolFailure`] instead.
+///
+/// Every variant has a stable code ([`RuntimeError::code`]); the `Display`
+/// text is for people and may change.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// wasmtime could not be configured.
@@ -55,4 +58,65 @@ pub enum RuntimeError {
     /// No such tool.
     #[error("no tool named `{0}`; `llmagent tools list` shows the tools")]
     UnknownTool(String),
+}
+
+impl RuntimeError {
+    /// The stable code of this error: `runtime.engine`, `runtime.tool`,
+    /// `runtime.hash_mismatch`, `runtime.unknown_action`,
+    /// `runtime.unknown_tool`, or the policy's own code (`policy.…`, see
+    /// [`llmagent_policy::PolicyError::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Engine(_) => "runtime.engine",
+            Self::Tool { .. } => "runtime.tool",
+            Self::HashMismatch { .. } => "runtime.hash_mismatch",
+            Self::UnknownAction { .. } => "runtime.unknown_action",
+            Self::Policy(e) => e.code(),
+            Self::UnknownTool(_) => "runtime.unknown_tool",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let codes: Vec<&str> = [
+            RuntimeError::Engine("x".into()),
+            RuntimeError::Tool {
+                tool: "t".into(),
+                source_desc: "built-in".into(),
+                message: "m".into(),
+            },
+            RuntimeError::HashMismatch {
+                tool: "t".into(),
+                path: PathBuf::from("/t.wasm"),
+                expected: "a".into(),
+                actual: "b".into(),
+            },
+            RuntimeError::UnknownAction {
+                role: "r".into(),
+                grant: "t.x".into(),
+                tool: "t".into(),
+                action: "x".into(),
+                actions: "y".into(),
+            },
+            RuntimeError::UnknownTool("t".into()),
+        ]
+        .iter()
+        .map(RuntimeError::code)
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "runtime.engine",
+                "runtime.tool",
+                "runtime.hash_mismatch",
+                "runtime.unknown_action",
+                "runtime.unknown_tool"
+            ]
+        );
+    }
 }

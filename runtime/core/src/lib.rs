@@ -28,20 +28,23 @@ mod capture;
 mod engine;
 mod error;
 mod outcome;
+mod reason;
 mod record;
 mod registry;
 mod runtime;
 mod sandbox;
 
 pub use agent::{
-    Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_PROMPT,
-    DenyApprovals, TurnEnd, TurnEvent, TurnOutcome,
+    Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_API_BASE,
+    DEFAULT_PROMPT, DenyApprovals, Overrides, ResolvedAgent, SettingsError, TurnEnd, TurnEvent,
+    TurnOutcome,
 };
 pub use builtin::{BUILTINS, Builtin, builtin_names};
 pub use cache::CacheOutcome;
 pub use engine::EPOCH_TICK;
 pub use error::RuntimeError;
-pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
+pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess, envelope};
+pub use reason::Reason;
 pub use registry::{ActionInfo, ToolInfo, ToolOrigin};
-pub use runtime::{LoadReport, Runtime, RuntimeOptions};
+pub use runtime::{DecidedCall, LoadReport, Runtime, RuntimeOptions};
 pub use sandbox::STDIO_CAP;

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use llmagent_policy::Ruling;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::reason::Reason;
 
 /// One tool call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +47,17 @@ pub struct ToolSuccess {
     pub metadata: Value,
 }
 
+impl ToolSuccess {
+    /// The answer as the seed sent it: `{"status":"ok","output":…,"metadata":…}`
+    /// (keys sorted when written, as the seed's encoder wrote them).
+    pub fn envelope(&self) -> Value {
+        json!({"status": "ok", "output": self.output, "metadata": self.metadata})
+    }
+}
+
 /// A failed call, with the predecessor's four fields. `reason` is a stable
-/// code: the tool's own (`invalid_args`, `file_error`, `denied` …) or the
-/// runtime's (`invalid_tool`, `unknown_command`, `tool_not_permitted`,
-/// `approval_required`, `timeout`, `memory_limit`, `tool_crashed`,
-/// `output_too_large`, `invalid_output`, `too_busy`).
+/// code: the tool's own (`invalid_args`, `file_error`, `denied` …) or one
+/// the runtime gives, a [`Reason`]'s code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ToolFailure {
     /// Stable machine code.
@@ -63,10 +71,10 @@ pub struct ToolFailure {
 }
 
 impl ToolFailure {
-    /// A failure with a reason and a message.
-    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+    /// A failure the runtime makes, with a reason and a message.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
-            reason: reason.to_owned(),
+            reason: reason.code().to_owned(),
             message: message.into(),
             field: None,
             suggestion: None,
@@ -77,6 +85,42 @@ impl ToolFailure {
     pub fn suggestion(mut self, s: impl Into<String>) -> Self {
         self.suggestion = Some(s.into());
         self
+    }
+
+    /// Names the argument at fault.
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+
+    /// The runtime's reason, when `reason` is one of its codes (a tool's
+    /// own reason is `None`).
+    pub fn runtime_reason(&self) -> Option<Reason> {
+        Reason::from_code(&self.reason)
+    }
+
+    /// The failure as the seed sent it:
+    /// `{"status":"error","error":{"reason","message","field","suggestion"}}`
+    /// (keys sorted when written; absent fields are `null`).
+    pub fn envelope(&self) -> Value {
+        json!({
+            "status": "error",
+            "error": {
+                "reason": self.reason,
+                "message": self.message,
+                "field": self.field,
+                "suggestion": self.suggestion,
+            },
+        })
+    }
+}
+
+/// A call's answer in the seed's envelope: [`ToolSuccess::envelope`] or
+/// [`ToolFailure::envelope`]. The one place such an object is made.
+pub fn envelope(result: &Result<ToolSuccess, ToolFailure>) -> Value {
+    match result {
+        Ok(ok) => ok.envelope(),
+        Err(e) => e.envelope(),
     }
 }
 
@@ -99,6 +143,11 @@ pub struct CallOutcome {
 }
 
 impl CallOutcome {
+    /// The answer in the seed's envelope (see [`envelope`]).
+    pub fn envelope(&self) -> Value {
+        envelope(&self.result)
+    }
+
     /// An outcome decided before any tool code ran.
     pub(crate) fn refused(failure: ToolFailure, decision: Option<Ruling>) -> Self {
         Self {
@@ -109,5 +158,35 @@ impl CallOutcome {
             stderr: String::new(),
             stdio_truncated: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_have_the_seed_shape_with_sorted_keys() {
+        let ok = ToolSuccess {
+            output: json!("x"),
+            metadata: json!({"n": 1}),
+        };
+        assert_eq!(
+            envelope(&Ok(ok)).to_string(),
+            r#"{"metadata":{"n":1},"output":"x","status":"ok"}"#
+        );
+        let err = ToolFailure::new(Reason::InvalidArgs, "no")
+            .field("path")
+            .suggestion("give a path");
+        assert_eq!(
+            envelope(&Err(err.clone())).to_string(),
+            r#"{"error":{"field":"path","message":"no","reason":"invalid_args","suggestion":"give a path"},"status":"error"}"#
+        );
+        assert_eq!(err.runtime_reason(), Some(Reason::InvalidArgs));
+        let theirs = ToolFailure {
+            reason: "file_error".into(),
+            ..err
+        };
+        assert_eq!(theirs.runtime_reason(), None);
     }
 }

@@ -9,14 +9,12 @@ use llmagent_events::{Events, names};
 use serde_json::{Value, json};
 
 use crate::outcome::{CallOutcome, CallRequest};
+use crate::reason::Reason;
 
 /// A top-level string argument longer than this is cut in the stored
 /// event (the predecessor's rule), so a large payload does not bloat the
 /// log; secrets are redacted by the store whatever their length.
 const MAX_ARG_CHARS: usize = 200;
-
-/// Reasons that mean the sandbox stopped the tool (a trap).
-const TRAP_REASONS: &[&str] = &["timeout", "memory_limit", "tool_crashed"];
 
 /// A capability decision sink that records `policy.decision` events.
 pub(crate) struct EventSink {
@@ -108,7 +106,7 @@ pub(crate) fn invocation(events: &Events, request: &CallRequest, outcome: &CallO
         data,
     );
     if let Err(f) = &outcome.result
-        && TRAP_REASONS.contains(&f.reason.as_str())
+        && f.runtime_reason().is_some_and(Reason::is_trap)
     {
         let data = names::trap_data(&request.tool, &request.action, &f.reason, &f.message);
         events.emit(names::kind::TRAP, names::topic::TOOL_TRAP, data);

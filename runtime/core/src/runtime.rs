@@ -13,6 +13,7 @@ use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::SandboxEngine;
 use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
+use crate::reason::Reason;
 use crate::record::{self, EventSink, Tee};
 use crate::registry::{self, LoadedTool, ToolInfo};
 use crate::sandbox::{self, CallLimits};
@@ -36,6 +37,33 @@ impl Default for RuntimeOptions {
             sink: Arc::new(NullSink),
             events: None,
         }
+    }
+}
+
+/// A call with the policy's ruling on it, made once by
+/// [`Runtime::decide_call`]. Only the runtime makes one, so a ruling cannot
+/// be forged; [`Runtime::call_decided`] uses it rather than deciding again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecidedCall {
+    request: CallRequest,
+    ruling: Ruling,
+}
+
+impl DecidedCall {
+    /// The call.
+    pub fn request(&self) -> &CallRequest {
+        &self.request
+    }
+
+    /// What the role's policy says about it.
+    pub fn ruling(&self) -> &Ruling {
+        &self.ruling
+    }
+
+    /// Records a human's answer to an [`Ruling::Approve`] ruling (for other
+    /// rulings it changes nothing).
+    pub fn approve(&mut self, yes: bool) {
+        self.request.approved = yes;
     }
 }
 
@@ -120,7 +148,23 @@ impl Runtime {
         Ok(self.inner.policy.role(role)?.decide(tool, action))
     }
 
-    /// Calls a tool without holding up the async runtime: neither a long
+    /// Decides `request` once, before it runs: the caller asks a human
+    /// only when the ruling is [`Ruling::Approve`] (then records the answer
+    /// with [`DecidedCall::approve`]), and hands the call to
+    /// [`Runtime::call_decided`], which does not decide again. The ruling is
+    /// recorded (one `policy.decision`) when the call is made.
+    pub fn decide_call(&self, request: CallRequest) -> Result<DecidedCall, RuntimeError> {
+        let ruling = self.decide(&request.role, &request.tool, &request.action)?;
+        Ok(DecidedCall { request, ruling })
+    }
+
+    /// Decides and makes a call (see [`Runtime::call_decided`]).
+    pub async fn call(&self, request: CallRequest) -> Result<CallOutcome, RuntimeError> {
+        let call = self.decide_call(request)?;
+        self.call_decided(call).await
+    }
+
+    /// Makes a decided call without holding up the async runtime: neither a long
     /// tool nor a blocking capability stalls other tasks.
     ///
     /// The calling task itself waits for the call, as with any `.await`;
@@ -128,7 +172,7 @@ impl Runtime {
     /// *same* task are not polled meanwhile, so to cancel a call from the
     /// outside, spawn it as a task of its own. Every call ends by its
     /// role's timeout in any case.
-    pub async fn call(&self, request: CallRequest) -> Result<CallOutcome, RuntimeError> {
+    pub async fn call_decided(&self, call: DecidedCall) -> Result<CallOutcome, RuntimeError> {
         // On a multi-threaded runtime the call runs in place: the worker
         // becomes a blocking thread and hands its other tasks to a fresh
         // worker, which costs far less than a hop to the blocking pool.
@@ -141,11 +185,11 @@ impl Runtime {
             == tokio::runtime::RuntimeFlavor::MultiThread
         {
             return tokio::task::block_in_place(|| {
-                llmagent_events::sync_scope(scope, || self.call_blocking(&request))
+                llmagent_events::sync_scope(scope, || self.call_decided_blocking(&call))
             });
         }
         let this = self.clone();
-        let work = move || llmagent_events::sync_scope(scope, || this.call_blocking(&request));
+        let work = move || llmagent_events::sync_scope(scope, || this.call_decided_blocking(&call));
         match tokio::task::spawn_blocking(work).await {
             Ok(outcome) => outcome,
             Err(e) => Err(RuntimeError::Engine(format!(
@@ -157,21 +201,28 @@ impl Runtime {
     /// Calls a tool on the current thread (blocks it for the call's length).
     /// The call, its decision and any trap are recorded as events.
     pub fn call_blocking(&self, request: &CallRequest) -> Result<CallOutcome, RuntimeError> {
-        let outcome = self.run(request)?;
+        let call = self.decide_call(request.clone())?;
+        self.call_decided_blocking(&call)
+    }
+
+    /// [`Runtime::call_decided`] on the current thread.
+    pub fn call_decided_blocking(&self, call: &DecidedCall) -> Result<CallOutcome, RuntimeError> {
+        let outcome = self.run(call)?;
         if let Some(events) = &self.inner.events {
-            record::invocation(events, request, &outcome);
+            record::invocation(events, &call.request, &outcome);
         }
         Ok(outcome)
     }
 
-    fn run(&self, request: &CallRequest) -> Result<CallOutcome, RuntimeError> {
+    fn run(&self, call: &DecidedCall) -> Result<CallOutcome, RuntimeError> {
         let inner = &self.inner;
+        let request = &call.request;
         let role = inner.policy.role(&request.role)?;
         let Some(tool) = inner.tools.get(&request.tool) else {
             let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
             return Ok(CallOutcome::refused(
                 ToolFailure::new(
-                    "invalid_tool",
+                    Reason::InvalidTool,
                     format!("there is no tool named `{}`", request.tool),
                 )
                 .suggestion(format!("use one of: {}", known.join(", "))),
@@ -180,26 +231,26 @@ impl Runtime {
         };
         if tool.info.action(&request.action).is_none() {
             return Ok(CallOutcome::refused(
-                ToolFailure {
-                    reason: "unknown_command".into(),
-                    message: format!(
+                ToolFailure::new(
+                    Reason::UnknownCommand,
+                    format!(
                         "the {} tool has no action `{}`",
                         request.tool, request.action
                     ),
-                    field: Some("action".into()),
-                    suggestion: Some(format!("use one of: {}", tool.info.action_names())),
-                },
+                )
+                .field("action")
+                .suggestion(format!("use one of: {}", tool.info.action_names())),
                 None,
             ));
         }
-        let decision = role.decide(&request.tool, &request.action);
+        let decision = call.ruling.clone();
         if let Some(events) = &inner.events {
             record::decision(events, request, &decision);
         }
         match &decision {
             Ruling::Deny { hint } => {
                 let failure = ToolFailure::new(
-                    "tool_not_permitted",
+                    Reason::ToolNotPermitted,
                     format!(
                         "role `{}` may not use `{}.{}`",
                         role.name, request.tool, request.action
@@ -210,7 +261,7 @@ impl Runtime {
             }
             Ruling::Approve { .. } if !request.approved => {
                 let failure = ToolFailure::new(
-                    "approval_required",
+                    Reason::ApprovalRequired,
                     format!(
                         "`{}.{}` needs a human's approval under role `{}` and none was given",
                         request.tool, request.action, role.name

@@ -14,6 +14,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::capture::Capture;
 use crate::engine::SandboxEngine;
 use crate::outcome::{ToolFailure, ToolSuccess};
+use crate::reason::Reason;
 
 /// Captured stdout and stderr are each capped at this many bytes: enough
 /// for a panic message and some diagnostics, small enough to keep in every
@@ -219,20 +220,20 @@ fn success(out: host_capabilities::ToolOutput, max: usize) -> Result<ToolSuccess
     let size = out.output_json.len() + out.metadata_json.len();
     if size > max {
         return Err(ToolFailure::new(
-            "output_too_large",
+            Reason::OutputTooLarge,
             format!("the tool answered {size} bytes, more than the role's max_output_bytes of {max}"),
         )
         .suggestion("ask for less (a smaller file, a narrower query), or raise max_output_bytes in [defaults] or the role"));
     }
     let output = serde_json::from_str(&out.output_json).map_err(|e| {
         ToolFailure::new(
-            "invalid_output",
+            Reason::InvalidOutput,
             format!("the tool's output is not valid JSON: {e}"),
         )
     })?;
     let metadata = serde_json::from_str(&out.metadata_json).map_err(|e| {
         ToolFailure::new(
-            "invalid_output",
+            Reason::InvalidOutput,
             format!("the tool's metadata is not valid JSON: {e}"),
         )
     })?;
@@ -279,7 +280,7 @@ fn map_trap(
 ) -> ToolFailure {
     if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return ToolFailure::new(
-            "timeout",
+            Reason::Timeout,
             format!(
                 "the tool did not finish within {} ms and was stopped",
                 limits.timeout.as_millis()
@@ -289,7 +290,7 @@ fn map_trap(
     }
     if memory_refused {
         return ToolFailure::new(
-            "memory_limit",
+            Reason::MemoryLimit,
             format!(
                 "the tool needed more than its {} MiB of memory and was stopped",
                 limits.memory_bytes >> 20
@@ -301,7 +302,7 @@ fn map_trap(
         Some(words) => format!("{words} ({})", err.root_cause()),
         None => format!("{:#}", err.root_cause()),
     };
-    ToolFailure::new("tool_crashed", format!("the tool crashed: {detail}"))
+    ToolFailure::new(Reason::ToolCrashed, format!("the tool crashed: {detail}"))
         .suggestion("the tool has a bug; the runtime carries on and the next call starts afresh")
 }
 

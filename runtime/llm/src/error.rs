@@ -48,8 +48,17 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// Every code [`LlmError::code`] gives, in variant order.
+    pub const CODES: &[&str] = &[
+        "llm_unreachable",
+        "llm_timeout",
+        "llm_http_error",
+        "llm_invalid_reply",
+    ];
+
     /// A stable code: `llm_unreachable`, `llm_timeout`, `llm_http_error`,
-    /// `llm_invalid_reply`.
+    /// `llm_invalid_reply`. It is the `code` of the `agent.error` event a
+    /// failed model request records.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unreachable { .. } => "llm_unreachable",
@@ -57,5 +66,37 @@ impl LlmError {
             Self::Status { .. } => "llm_http_error",
             Self::InvalidReply { .. } => "llm_invalid_reply",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_listed_code() {
+        let errors = [
+            LlmError::Unreachable {
+                url: "u".into(),
+                message: "m".into(),
+                attempts: 1,
+            },
+            LlmError::Timeout {
+                url: "u".into(),
+                phase: "total",
+                limit: Duration::from_secs(1),
+                attempts: 1,
+            },
+            LlmError::Status {
+                status: 500,
+                body: "b".into(),
+                attempts: 1,
+            },
+            LlmError::InvalidReply {
+                message: "m".into(),
+            },
+        ];
+        let codes: Vec<&str> = errors.iter().map(LlmError::code).collect();
+        assert_eq!(codes, LlmError::CODES);
     }
 }

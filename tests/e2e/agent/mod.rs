@@ -113,6 +113,14 @@ impl Rig {
             .collect()
     }
 
+    /// The `policy.decision` events about tools (not capabilities).
+    pub(super) fn tool_decisions(&self) -> Vec<Value> {
+        self.events_of("policy.decision")
+            .into_iter()
+            .filter(|d| d.get("tool").is_some())
+            .collect()
+    }
+
     pub(super) fn events_of(&self, topic: &str) -> Vec<Value> {
         self.env
             .store

@@ -260,6 +260,19 @@ async fn unknown_tools_and_tools_outside_the_role_are_refused_to_the_model() {
     let write = rig.events_of("tool.file");
     assert_eq!(write.len(), 1);
     assert_eq!(write[0]["error"]["reason"], "tool_not_permitted");
+    // One decision, for the one call that named a tool and action that
+    // exist; the denial is not decided twice.
+    assert_eq!(
+        rig.tool_decisions(),
+        [json!({
+            "tool": "file",
+            "operation": "write",
+            "target": "",
+            "verdict": "deny",
+            "rule": null,
+            "hint": "add \"file.write\" to [roles.default].tools",
+        })]
+    );
     next_prompt_works(&rig, &mut agent).await;
 }
 

@@ -19,10 +19,24 @@ async fn an_approval_in_a_non_interactive_session_is_denied() {
         .unwrap_or("")
         .to_owned();
     assert_eq!(error_reason(&result), "approval_required");
-    let decisions = rig.events_of("policy.decision");
-    assert_eq!(decisions[0]["verdict"], "approve");
-    assert_eq!(decisions[0]["approved"], false);
+    assert_eq!(
+        rig.tool_decisions(),
+        [sha256_decision(false)],
+        "one decision per call"
+    );
     next_prompt_works(&rig, &mut agent).await;
+}
+
+/// The `policy.decision` of `careful` calling `crypto.sha256`.
+fn sha256_decision(approved: bool) -> Value {
+    json!({
+        "tool": "crypto",
+        "operation": "sha256",
+        "target": "",
+        "verdict": "approve",
+        "rule": "[roles.careful].approve \"crypto.sha256\"",
+        "approved": approved,
+    })
 }
 
 struct Yes;
@@ -52,7 +66,11 @@ async fn an_approved_call_runs() {
     rig.server.push(Reply::text("done"));
     ask(&mut agent, "hash").await;
     assert_eq!(rig.bodies()[1]["messages"][3]["content"], sha_feedback());
-    assert_eq!(rig.events_of("policy.decision")[0]["approved"], true);
+    assert_eq!(
+        rig.tool_decisions(),
+        [sha256_decision(true)],
+        "one decision per call"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

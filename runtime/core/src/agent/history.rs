@@ -13,6 +13,9 @@ use llmagent_events::Event;
 use llmagent_llm::{Message, MessageRole, ToolCall};
 use serde_json::{Value, json};
 
+use crate::outcome::ToolFailure;
+use crate::reason::Reason;
+
 /// Data of an `agent.message` event for `message`.
 pub(crate) fn message_data(agent: &str, message: &Message) -> Value {
     let mut data = json!({
@@ -105,7 +108,12 @@ fn repair(messages: Vec<Message>) -> Vec<Message> {
 
 /// The result given for a call whose answer was never recorded.
 fn interrupted() -> String {
-    json!({"error": {"field": null, "message": "the call was interrupted before it finished (the agent stopped)", "reason": "interrupted", "suggestion": null}, "status": "error"}).to_string()
+    ToolFailure::new(
+        Reason::Interrupted,
+        "the call was interrupted before it finished (the agent stopped)",
+    )
+    .envelope()
+    .to_string()
 }
 
 /// The conversation as the json protocol shows it: each native tool call

@@ -4,9 +4,14 @@
 //! An [`Agent`] owns one conversation. [`Agent::prompt`] runs one turn:
 //! model and tools alternate until a final answer, the role's `max_steps`,
 //! a model error (after the client's retries) or cancellation — each ends
-//! with an event and a [`TurnOutcome`], never a panic. Every tool call goes
-//! through the role's policy in the [`Runtime`]; an action the role lists in
-//! `approve` asks the [`Approver`] first.
+//! with an event and a [`TurnOutcome`], never a panic. A turn is a
+//! `Turn` (in `turn/`) borrowing the agent while it runs. Every tool call
+//! is decided once by the role's policy in the [`Runtime`]
+//! ([`Runtime::decide_call`]); an action the role lists in `approve` asks
+//! the [`Approver`] first, and the call runs with that one ruling.
+//!
+//! [`AgentSettings::resolve`] reads an agent's settings from the policy,
+//! the caller's overrides and the environment, the same for every front end.
 //!
 //! [`Agent::spawn`] turns an agent into a task with a mailbox
 //! ([`AgentHandle`]): prompts sent to it run one at a time, in order.
@@ -17,17 +22,18 @@
 //! are swapped for the secrets just before the tool runs. Secrets never
 //! reach the model or the disk.
 
+mod approval;
 mod history;
 mod prompt;
 mod protocol;
+mod settings;
 mod turn;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use llmagent_events::{Events, StoreRole};
-use llmagent_llm::{LlmClient, LlmError, Message, Usage};
+use llmagent_llm::{LlmClient, Message};
 use llmagent_policy::ToolProtocol;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -36,161 +42,15 @@ use tokio_util::sync::CancellationToken;
 use crate::error::RuntimeError;
 use crate::runtime::Runtime;
 
+pub use approval::{ApprovalRequest, Approver, DenyApprovals};
 pub use prompt::DEFAULT_PROMPT;
 use protocol::{FunctionNames, Offered};
+pub use settings::{AgentSettings, DEFAULT_API_BASE, Overrides, ResolvedAgent, SettingsError};
+use turn::Turn;
+pub use turn::{TurnEnd, TurnEvent, TurnOutcome};
 
-/// How one agent talks to its model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgentSettings {
-    /// The agent's name: its events and conversation are filed under it.
-    pub name: String,
-    /// The role whose prompt, tools and limits apply.
-    pub role: String,
-    /// The model name sent to the API.
-    pub model: String,
-    /// How tool calls are exchanged.
-    pub protocol: ToolProtocol,
-    /// Sampling temperature.
-    pub temperature: Option<f64>,
-    /// Cap on one reply's tokens.
-    pub max_tokens: Option<u32>,
-    /// Cap on one tool result as shown to the model, in bytes.
-    pub max_result_bytes: usize,
-    /// Stream replies token by token (for interactive use).
-    pub stream: bool,
-}
-
-impl AgentSettings {
-    /// Settings for an agent of `role` talking to `model`, with the
-    /// defaults of an `[agents.NAME]` entry that sets nothing else.
-    pub fn new(name: &str, role: &str, model: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            role: role.to_owned(),
-            model: model.to_owned(),
-            protocol: ToolProtocol::Auto,
-            temperature: None,
-            max_tokens: None,
-            max_result_bytes: llmagent_policy::DEFAULT_MAX_RESULT_BYTES,
-            stream: false,
-        }
-    }
-}
-
-/// A call that needs a human's yes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApprovalRequest {
-    /// The agent asking.
-    pub agent: String,
-    /// Its role.
-    pub role: String,
-    /// The tool.
-    pub tool: String,
-    /// The action.
-    pub action: String,
-    /// The arguments as the model wrote them (secrets still sealed).
-    pub args: Value,
-}
-
-/// Answers approval questions.
-#[async_trait]
-pub trait Approver: Send + Sync {
-    /// Whether the call may run.
-    async fn approve(&self, request: &ApprovalRequest) -> bool;
-}
-
-/// The approver of a non-interactive session: every answer is no.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DenyApprovals;
-
-#[async_trait]
-impl Approver for DenyApprovals {
-    async fn approve(&self, _request: &ApprovalRequest) -> bool {
-        false
-    }
-}
-
-/// Something that happened during a turn, for a live display.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TurnEvent {
-    /// A request went to the model; waiting for its reply.
-    Waiting,
-    /// A piece of the reply's text (when streaming).
-    Text(String),
-    /// A tool call is about to run.
-    ToolCall {
-        /// Tool.
-        tool: String,
-        /// Action.
-        action: String,
-        /// Arguments as the model wrote them.
-        args: Value,
-    },
-    /// A tool call finished; `result` is what the model is shown.
-    ToolResult {
-        /// Tool.
-        tool: String,
-        /// Action.
-        action: String,
-        /// Whether it succeeded.
-        ok: bool,
-        /// The result as sent to the model.
-        result: String,
-    },
-    /// The agent changed protocol because the server refused one.
-    Fallback {
-        /// The protocol refused.
-        from: String,
-        /// The protocol used from now on.
-        to: String,
-        /// What the server said.
-        reason: String,
-    },
-}
-
-/// How a turn ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TurnEnd {
-    /// The model's final answer.
-    Answer(String),
-    /// The model was still calling tools after the role's `max_steps`
-    /// round-trips; `message` says so (it is also the turn's last
-    /// assistant message).
-    StepLimit {
-        /// The limit.
-        max_steps: u32,
-        /// What the user is told.
-        message: String,
-    },
-    /// The model could not be asked (after retries).
-    ModelError(LlmError),
-    /// The turn was cancelled.
-    Cancelled,
-    /// The agent failed internally (a bug); the message says how.
-    Failed(String),
-}
-
-/// What one turn did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TurnOutcome {
-    /// How it ended.
-    pub end: TurnEnd,
-    /// Tool round-trips made.
-    pub steps: u32,
-    /// Tool calls made (a reply may hold several).
-    pub tool_calls: u32,
-    /// Of those, the calls that answered an error (refused, failed, or
-    /// malformed).
-    pub tool_errors: u32,
-    /// Model requests made.
-    pub requests: u32,
-    /// Tokens used, summed over the turn's requests (as reported).
-    pub usage: Usage,
-    /// The turn's trace id (every event of the turn carries it).
-    pub trace_id: String,
-}
-
-/// Errors that stop an agent from starting or answering.
+/// Errors that stop an agent from starting or answering. Every variant has
+/// a stable code ([`AgentError::code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     /// The role or a tool is not usable.
@@ -207,6 +67,19 @@ pub enum AgentError {
     /// The agent's task is gone (stopped, or failed).
     #[error("agent `{0}` is not running")]
     Stopped(String),
+}
+
+impl AgentError {
+    /// The stable code of this error: the runtime's own code for
+    /// [`AgentError::Runtime`] (see [`RuntimeError::code`]),
+    /// `agent.history` or `agent.stopped`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Runtime(e) => e.code(),
+            Self::History { .. } => "agent.history",
+            Self::Stopped(_) => "agent.stopped",
+        }
+    }
 }
 
 /// The wire protocol in use (auto has been resolved).
@@ -240,13 +113,8 @@ pub struct Agent {
     offered: Vec<Offered>,
     names: FunctionNames,
     history: Vec<Message>,
+    /// Secrets sealed out of tool results, by handle.
     vault: HashMap<String, Value>,
-    /// The previous call of the current turn (tool, action, arguments):
-    /// the same call again straight after is a loop, not run twice.
-    last_call: Option<(String, String, String)>,
-    /// The next request may only answer (constrained protocol, after the
-    /// model repeated a call).
-    answer_only: bool,
 }
 
 impl Agent {
@@ -307,8 +175,6 @@ impl Agent {
             names,
             history,
             vault: HashMap::new(),
-            last_call: None,
-            answer_only: false,
         })
     }
 
@@ -330,7 +196,7 @@ impl Agent {
 
     /// The system prompt the next request will carry.
     pub fn system_prompt(&self) -> String {
-        turn::system_prompt_of(self)
+        self.system_prompt_text()
     }
 
     /// Runs one turn for `text`. `observer` sees what happens as it
@@ -342,7 +208,7 @@ impl Agent {
         observer: &mut (dyn FnMut(TurnEvent) + Send),
         cancel: &CancellationToken,
     ) -> TurnOutcome {
-        turn::run_guarded(self, text, observer, cancel).await
+        Turn::new(self, observer, cancel).run_guarded(text).await
     }
 
     /// Runs the agent as a task with a mailbox; prompts run one at a time,
@@ -368,17 +234,19 @@ struct Job {
 }
 
 async fn mailbox(mut agent: Agent, mut rx: mpsc::Receiver<Job>) {
-    turn::record_lifecycle(&agent, true);
+    agent.record_lifecycle(true);
     while let Some(job) = rx.recv().await {
         let mut observe = |e: TurnEvent| {
             if let Some(tx) = &job.observer {
                 let _ = tx.send(e);
             }
         };
-        let outcome = turn::run_guarded(&mut agent, &job.text, &mut observe, &job.cancel).await;
+        let outcome = Turn::new(&mut agent, &mut observe, &job.cancel)
+            .run_guarded(&job.text)
+            .await;
         let _ = job.reply.send(outcome);
     }
-    turn::record_lifecycle(&agent, false);
+    agent.record_lifecycle(false);
 }
 
 /// A running agent's mailbox. Cheap to clone; the agent stops when the

@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use llmagent_llm::ToolDef;
 use serde_json::{Map, Value, json};
 
-use crate::outcome::{ToolFailure, ToolSuccess};
+use crate::outcome::{self, ToolFailure, ToolSuccess};
+use crate::reason::Reason;
 use crate::registry::ToolInfo;
 
 /// The longest function name the OpenAI grammar accepts
@@ -195,6 +196,11 @@ pub(crate) fn constrained_schema(
     json!({ "anyOf": branches })
 }
 
+/// How a call of the json protocol is written (told to a model that wrote
+/// one wrong).
+const CALL_SHAPE: &str =
+    "write the call as {\"tool\": \"<tool name>\", \"action\": \"<action name>\", \"args\": {…}}";
+
 /// What a reply in the json (or constrained) protocol means.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum JsonReply {
@@ -240,22 +246,26 @@ pub(crate) fn parse_json_reply(content: &str) -> JsonReply {
         return answer();
     }
     let bad = |field: &str, message: String| {
-        let mut f = ToolFailure::new("invalid_args", message).suggestion(
-            "write the call as {\"tool\": \"<tool name>\", \"action\": \"<action name>\", \"args\": {…}}",
-        );
-        f.field = Some(field.to_owned());
-        JsonReply::BadCall(f)
+        JsonReply::BadCall(
+            ToolFailure::new(Reason::InvalidArgs, message)
+                .field(field)
+                .suggestion(CALL_SHAPE),
+        )
     };
     let tool = match obj.get("tool") {
         Some(Value::String(t)) => t.clone(),
         Some(other) => {
-            let mut f = ToolFailure::new(
-                "invalid_tool",
-                format!("\"tool\" must be a tool's name as a string, not {}", kind_of(other)),
-            )
-            .suggestion("write the call as {\"tool\": \"<tool name>\", \"action\": \"<action name>\", \"args\": {…}}");
-            f.field = Some("tool".into());
-            return JsonReply::BadCall(f);
+            return JsonReply::BadCall(
+                ToolFailure::new(
+                    Reason::InvalidTool,
+                    format!(
+                        "\"tool\" must be a tool's name as a string, not {}",
+                        kind_of(other)
+                    ),
+                )
+                .field("tool")
+                .suggestion(CALL_SHAPE),
+            );
         }
         None => return answer(),
     };
@@ -324,14 +334,7 @@ fn strip_fence(text: &str) -> &str {
 /// `{"error":{"field","message","reason","suggestion"},"status":"error"}`
 /// (keys sorted, as its encoder wrote them), cut at `max_bytes`.
 pub(crate) fn feedback(result: &Result<ToolSuccess, ToolFailure>, max_bytes: usize) -> String {
-    let value = match result {
-        Ok(ok) => json!({"metadata": ok.metadata, "output": ok.output, "status": "ok"}),
-        Err(e) => json!({
-            "error": {"field": e.field, "message": e.message, "reason": e.reason, "suggestion": e.suggestion},
-            "status": "error",
-        }),
-    };
-    cap(&value.to_string(), max_bytes)
+    cap(&outcome::envelope(result).to_string(), max_bytes)
 }
 
 /// `text` cut at `max_bytes` (at a character boundary) with a marker
@@ -448,7 +451,7 @@ mod tests {
             feedback(&ok, 1000),
             r#"{"metadata":{"n":1},"output":"x","status":"ok"}"#
         );
-        let err = Err(ToolFailure::new("denied", "no"));
+        let err = Err(ToolFailure::new(Reason::Denied, "no"));
         assert_eq!(
             feedback(&err, 1000),
             r#"{"error":{"field":null,"message":"no","reason":"denied","suggestion":null},"status":"error"}"#
