@@ -106,7 +106,12 @@ fn outgoing_http_is_refused_with_the_http_error_not_a_trap() {
     );
     assert_eq!(
         failure,
-        ToolFailure::new("http_error", "ErrorCode::HttpRequestDenied")
+        ToolFailure {
+            reason: "http_error".into(),
+            message: "ErrorCode::HttpRequestDenied".into(),
+            field: None,
+            suggestion: None,
+        }
     );
     assert_no_trap(&env);
     assert_eq!(
