@@ -2,4 +2,5 @@
 //! in `e2e/`; this library holds what other crates' tests and benchmarks
 //! use too.
 
+pub mod components;
 pub mod model_server;

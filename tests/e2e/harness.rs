@@ -10,11 +10,7 @@ use llmagent_policy::Policy;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The test-only `testbed` component, built by `runtime/core`'s build script.
-pub fn testbed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tools-wasm/target/wasm32-wasip2/release/llmagent_testbed.wasm")
-}
+pub use llmagent_tests::components::testbed_path;
 
 /// A runtime over `policy_toml` (written to `dir/policy.toml`); the text may
 /// use `{dir}` for the temporary directory and `{testbed}` for the testbed.

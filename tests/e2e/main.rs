@@ -3,7 +3,7 @@
 //! to a temporary directory. A capability's tests carry its name (`fs`,
 //! `exec`, `proc`, `systemd`, as in `wit/` and `host-capabilities`); a tool
 //! without one carries the tool's (`crypto`); the rest say what they cover
-//! (`sandbox`, `events`, `unbuilt`, `agent`).
+//! (`sandbox`, `registry`, `events`, `unbuilt`, `agent`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -14,6 +14,7 @@ mod exec;
 mod fs;
 mod harness;
 mod proc;
+mod registry;
 mod sandbox;
 mod systemd;
 mod unbuilt;

@@ -160,3 +160,39 @@ fn malformed_arguments_are_invalid_args_naming_the_field() {
         ("invalid_args", Some("surprise"))
     );
 }
+
+/// A component blocked inside WASI — `std::thread::sleep`, a pollable for a
+/// monotonic instant, `wasi:io/poll` — is not running wasm, so the epoch
+/// deadline alone cannot stop it; the runtime's clock ends every such wait
+/// at the call's deadline.
+#[test]
+fn a_sleep_of_an_hour_in_wasi_ends_at_the_timeout_in_each_way_of_blocking() {
+    let env = Env::new(POLICY);
+    for how in ["thread", "instant", "poll"] {
+        let started = std::time::Instant::now();
+        let outcome = env.call(
+            "tight",
+            "testbed",
+            "sleep",
+            json!({"ms": 3_600_000, "how": how}),
+        );
+        let waited = started.elapsed();
+        let failure = outcome.result.expect_err("an hour's sleep cannot finish");
+        assert_eq!(
+            (failure.reason.as_str(), failure.message.as_str()),
+            (
+                "timeout",
+                "the tool did not finish within 200 ms and was stopped"
+            ),
+            "{how}"
+        );
+        // Not a speed target: an upper bound far below the hour asked for,
+        // proving the wait was cut rather than served.
+        assert!(waited.as_secs() < 60, "{how}: waited {waited:?}");
+    }
+    // A sleep within the deadline is served whole.
+    assert_eq!(
+        env.ok("tight", "testbed", "sleep", json!({"ms": 20})),
+        (json!(20), json!({}))
+    );
+}

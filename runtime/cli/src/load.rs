@@ -38,14 +38,18 @@ pub(crate) fn runtime_with(
         events,
         ..RuntimeOptions::default()
     };
-    Runtime::new(policy, options).map_err(|e| {
+    let runtime = Runtime::new(policy, options).map_err(|e| {
         eprintln!("error: {e}");
         match e {
             llmagent_core::RuntimeError::Policy(_)
             | llmagent_core::RuntimeError::UnknownAction { .. } => exit::POLICY,
             _ => exit::RUNTIME,
         }
-    })
+    })?;
+    for (_, why) in runtime.unavailable() {
+        eprintln!("warning: skipped: {why}");
+    }
+    Ok(runtime)
 }
 
 /// Prints a JSON value, pretty.

@@ -42,6 +42,12 @@ fn check(policy: &std::path::Path, json: bool) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    // A component that does not load is skipped by `run` and `tools list`
+    // (with a warning); a policy that names one is not valid.
+    if rt.unavailable().next().is_some() {
+        eprintln!("error: {path}: a tool the policy names cannot be loaded (see above)");
+        return exit::POLICY;
+    }
     let policy = rt.policy();
     let failures = policy.run_tests();
     let roles: Vec<&Role> = policy.roles.values().collect();

@@ -630,3 +630,54 @@ fn history_and_new_session() {
         (json!("ops1"), json!("new_session"))
     );
 }
+
+/// The CLI: `tools list` warns and lists the rest; `policy check` refuses
+/// the policy, naming the tool and why.
+#[test]
+fn the_cli_lists_the_other_tools_and_policy_check_refuses_naming_the_tool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let component =
+        llmagent_tests::components::testbed_whose_describe(b"panics", dir.path()).unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.r]\ntools = [\"testbed\", \"crypto\"]\n",
+            component.display()
+        ),
+    )
+    .unwrap();
+    let llmagent = env!("CARGO_BIN_EXE_llmagent");
+
+    let list = Command::new(llmagent)
+        .args(["tools", "list", "--policy"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&list.stdout);
+    let stderr = String::from_utf8_lossy(&list.stderr);
+    assert_eq!(list.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("crypto") && !stdout.contains("testbed"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("warning: skipped: tool `testbed` (")
+            && stderr.contains("testbed was built to panic in describe"),
+        "{stderr}"
+    );
+
+    let check = Command::new(llmagent)
+        .args(["policy", "check"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("testbed was built to panic in describe")
+            && stderr.contains("error: ")
+            && stderr.contains("a tool the policy names cannot be loaded"),
+        "{stderr}"
+    );
+}

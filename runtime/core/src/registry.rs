@@ -3,7 +3,7 @@
 //! contract, pre-instantiated once, and described once.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,11 @@ use crate::sandbox::{self, CallLimits, State};
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// …and this much memory.
 const DESCRIBE_MEMORY: usize = 64 << 20;
+/// `describe()`'s answer (names, descriptions, schemas) is at most this
+/// large: it is sent to the model with every request.
+const MAX_SPEC_BYTES: usize = 1 << 20;
+/// …and declares at most this many actions.
+const MAX_ACTIONS: usize = 256;
 /// A tool component larger than this is refused: built-ins are ~0.2 MB and
 /// even interpreters compiled to components stay well under it.
 const MAX_COMPONENT_BYTES: u64 = 256 << 20;
@@ -97,63 +102,95 @@ pub(crate) struct LoadedTool {
     pub(crate) load_time: Duration,
 }
 
-/// Loads every built-in and every `[tools.NAME]` of `policy`.
+/// What [`load_all`] found: the tools that work, and the `[tools.NAME]`
+/// components that do not, each with why.
+pub(crate) struct Loaded {
+    pub(crate) tools: BTreeMap<String, LoadedTool>,
+    pub(crate) unavailable: BTreeMap<String, RuntimeError>,
+}
+
+/// Loads every built-in and every `[tools.NAME]` of `policy`. A built-in
+/// that fails to load is an error (it is part of this binary); a policy's
+/// component that fails — unreadable, mispinned, not a component, or
+/// misbehaving in `describe()` — is set aside with its reason, so that one
+/// broken third-party tool cannot take the others down.
 pub(crate) fn load_all(
     engine: &Engine,
     linker: &Linker<State>,
     cache: &ComponentCache,
     policy: &Policy,
-) -> Result<BTreeMap<String, LoadedTool>, RuntimeError> {
-    let mut tools = BTreeMap::new();
+) -> Result<Loaded, RuntimeError> {
+    let mut loaded = Loaded {
+        tools: BTreeMap::new(),
+        unavailable: BTreeMap::new(),
+    };
     for b in BUILTINS {
         let tool = load(engine, linker, cache, b.name, ToolOrigin::Builtin, b.bytes)?;
-        tools.insert(b.name.to_owned(), tool);
+        loaded.tools.insert(b.name.to_owned(), tool);
     }
     for (name, source) in &policy.tools {
-        let fail = |message: String| RuntimeError::Tool {
-            tool: name.clone(),
-            source_desc: source.path.display().to_string(),
-            message,
-        };
-        let size = std::fs::metadata(&source.path)
-            .map_err(|e| {
-                fail(format!(
-                    "cannot read the component: {e}; check [tools.{name}].path"
-                ))
-            })?
-            .len();
-        if size > MAX_COMPONENT_BYTES {
-            return Err(fail(format!(
-                "the file is {size} bytes; components over {MAX_COMPONENT_BYTES} bytes are refused"
-            )));
+        match load_file(engine, linker, cache, name, &source.path, source.sha256) {
+            Ok(tool) => {
+                loaded.tools.insert(name.clone(), tool);
+            }
+            Err(e) => {
+                loaded.unavailable.insert(name.clone(), e);
+            }
         }
-        let bytes = std::fs::read(&source.path).map_err(|e| {
+    }
+    Ok(loaded)
+}
+
+/// Loads one `[tools.NAME]` file, checking its size and its pin first.
+fn load_file(
+    engine: &Engine,
+    linker: &Linker<State>,
+    cache: &ComponentCache,
+    name: &str,
+    path: &Path,
+    pin: Option<[u8; 32]>,
+) -> Result<LoadedTool, RuntimeError> {
+    let fail = |message: String| RuntimeError::Tool {
+        tool: name.to_owned(),
+        source_desc: path.display().to_string(),
+        message,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| {
             fail(format!(
                 "cannot read the component: {e}; check [tools.{name}].path"
             ))
-        })?;
-        if let Some(pin) = source.sha256 {
-            let actual: [u8; 32] = Sha256::digest(&bytes).into();
-            if actual != pin {
-                return Err(RuntimeError::HashMismatch {
-                    tool: name.clone(),
-                    path: source.path.clone(),
-                    expected: hex::encode(pin),
-                    actual: hex::encode(actual),
-                });
-            }
-        }
-        let tool = load(
-            engine,
-            linker,
-            cache,
-            name,
-            ToolOrigin::File(source.path.clone()),
-            &bytes,
-        )?;
-        tools.insert(name.clone(), tool);
+        })?
+        .len();
+    if size > MAX_COMPONENT_BYTES {
+        return Err(fail(format!(
+            "the file is {size} bytes; components over {MAX_COMPONENT_BYTES} bytes are refused"
+        )));
     }
-    Ok(tools)
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(format!(
+            "cannot read the component: {e}; check [tools.{name}].path"
+        ))
+    })?;
+    if let Some(pin) = pin {
+        let actual: [u8; 32] = Sha256::digest(&bytes).into();
+        if actual != pin {
+            return Err(RuntimeError::HashMismatch {
+                tool: name.to_owned(),
+                path: path.to_path_buf(),
+                expected: hex::encode(pin),
+                actual: hex::encode(actual),
+            });
+        }
+    }
+    load(
+        engine,
+        linker,
+        cache,
+        name,
+        ToolOrigin::File(path.to_path_buf()),
+        &bytes,
+    )
 }
 
 fn load(
@@ -184,14 +221,27 @@ fn load(
         memory_bytes: DESCRIBE_MEMORY,
         max_output_bytes: usize::MAX,
     };
-    let spec = sandbox::describe(
-        engine,
-        &pre,
-        Arc::new(Grants::none("describe")),
-        Arc::new(NullSink),
-        limits,
-    )
-    .map_err(|e| fail(format!("describe() failed: {e:#}")))?;
+    // `describe` runs on a thread of its own, as a call does off the async
+    // runtime: WASI's blocking operations enter a Tokio runtime of their
+    // own, which panics on a thread that is already inside one (the
+    // caller may well be `async`). A panic there costs this tool only.
+    let described = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("describe {name}"))
+            .spawn_scoped(scope, || {
+                sandbox::describe(
+                    engine,
+                    &pre,
+                    Arc::new(Grants::none("describe")),
+                    Arc::new(NullSink),
+                    limits,
+                )
+            })
+            .map_err(|e| fail(format!("cannot start a thread for describe(): {e}")))?
+            .join()
+            .map_err(|_| fail("describe() failed: the host panicked while running it".to_owned()))
+    })?;
+    let spec = described.map_err(|e| fail(format!("describe() failed: {}", e.message)))?;
     let info = validate_spec(name, origin.clone(), spec).map_err(fail)?;
     Ok(LoadedTool {
         info,
@@ -257,18 +307,37 @@ fn validate_spec(
     origin: ToolOrigin,
     spec: host_capabilities::ToolSpec,
 ) -> Result<ToolInfo, String> {
-    if spec.name != name {
+    let size = spec.name.len()
+        + spec.description.len()
+        + spec.version.len()
+        + spec
+            .actions
+            .iter()
+            .map(|a| a.name.len() + a.description.len() + a.args_schema.len())
+            .sum::<usize>();
+    if size > MAX_SPEC_BYTES {
         return Err(format!(
-            "it calls itself `{}` but is configured as `{name}`; use [tools.{}] or rename it",
-            spec.name, spec.name
+            "describe() answered {size} bytes; a tool's description and schemas may take at most {MAX_SPEC_BYTES}"
+        ));
+    }
+    if spec.actions.len() > MAX_ACTIONS {
+        return Err(format!(
+            "describe() declares {} actions; a tool may have at most {MAX_ACTIONS}",
+            spec.actions.len()
+        ));
+    }
+    if spec.name != name {
+        let called: String = spec.name.chars().take(64).collect();
+        return Err(format!(
+            "it calls itself `{called}` but is configured as `{name}`; use [tools.{called}] or rename it"
         ));
     }
     let mut actions = Vec::with_capacity(spec.actions.len());
     for a in spec.actions {
         if !valid_name(&a.name) {
+            let shown: String = a.name.chars().take(64).collect();
             return Err(format!(
-                "action name `{}` is not of the form [a-z0-9_]+",
-                a.name
+                "action name `{shown}` is not of the form [a-z0-9_]+ (at most 64 characters)"
             ));
         }
         if actions.iter().any(|x: &ActionInfo| x.name == a.name) {

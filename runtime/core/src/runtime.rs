@@ -79,6 +79,7 @@ pub struct LoadReport {
 struct Inner {
     engine: SandboxEngine,
     tools: BTreeMap<String, LoadedTool>,
+    unavailable: BTreeMap<String, RuntimeError>,
     policy: Policy,
     sink: Arc<dyn Sink>,
     events: Option<Events>,
@@ -98,9 +99,10 @@ impl Runtime {
         let linker =
             sandbox::linker(engine.engine()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let cache = ComponentCache::new(options.cache_dir);
-        let tools = registry::load_all(engine.engine(), &linker, &cache, &policy)?;
+        let registry::Loaded { tools, unavailable } =
+            registry::load_all(engine.engine(), &linker, &cache, &policy)?;
         for role in policy.roles.values() {
-            check_role_actions(role, &tools)?;
+            check_role_actions(role, &tools, &unavailable)?;
         }
         let sink: Arc<dyn Sink> = match &options.events {
             Some(events) => Arc::new(Tee(
@@ -113,6 +115,7 @@ impl Runtime {
             inner: Arc::new(Inner {
                 engine,
                 tools,
+                unavailable,
                 policy,
                 sink,
                 events: options.events.map(|e| e.with_source("sandbox")),
@@ -128,6 +131,17 @@ impl Runtime {
     /// Every tool, by name.
     pub fn tools(&self) -> impl Iterator<Item = &ToolInfo> {
         self.inner.tools.values().map(|t| &t.info)
+    }
+
+    /// The policy's `[tools.NAME]` components that could not be loaded
+    /// (unreadable, mispinned, not a component, or misbehaving in
+    /// `describe()`), each with why. They are left out of [`Runtime::tools`],
+    /// and a call to one answers `invalid_tool` with the reason.
+    pub fn unavailable(&self) -> impl Iterator<Item = (&str, &RuntimeError)> {
+        self.inner
+            .unavailable
+            .iter()
+            .map(|(name, e)| (name.as_str(), e))
     }
 
     /// One tool.
@@ -218,6 +232,16 @@ impl Runtime {
         let inner = &self.inner;
         let request = &call.request;
         let role = inner.policy.role(&request.role)?;
+        if let Some(why) = inner.unavailable.get(&request.tool) {
+            return Ok(CallOutcome::refused(
+                ToolFailure::new(
+                    Reason::InvalidTool,
+                    format!("the `{}` tool could not be loaded: {why}", request.tool),
+                )
+                .suggestion("use another tool; the operator must fix the component (`llmagent policy check` names the problem)"),
+                None,
+            ));
+        }
         let Some(tool) = inner.tools.get(&request.tool) else {
             let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
             return Ok(CallOutcome::refused(
@@ -304,11 +328,15 @@ fn limits_of(role: &Role) -> CallLimits {
 fn check_role_actions(
     role: &Role,
     tools: &BTreeMap<String, LoadedTool>,
+    unavailable: &BTreeMap<String, RuntimeError>,
 ) -> Result<(), RuntimeError> {
     for grant in role.tools.iter().chain(role.approve.iter()) {
         let Some(action) = &grant.action else {
             continue;
         };
+        if unavailable.contains_key(&grant.tool) {
+            continue;
+        }
         let Some(tool) = tools.get(&grant.tool) else {
             return Err(RuntimeError::UnknownTool(grant.tool.clone()));
         };

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use host_capabilities::http::DenyAllHttp;
 use host_capabilities::{Capabilities, Grants, Sink, ToolWorldPre};
-use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreContextMut, Trap};
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -33,6 +34,8 @@ pub(crate) struct State {
     hooks: DenyAllHttp,
     pub(crate) caps: Capabilities,
     limiter: Limiter,
+    /// When the call must be over; every wait inside WASI ends by then.
+    deadline: Instant,
 }
 
 impl WasiView for State {
@@ -96,7 +99,54 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
     host_capabilities::add_to_linker(&mut linker, |s: &mut State| &mut s.caps)?;
+    end_waits_at_the_deadline(&mut linker)?;
     Ok(linker)
+}
+
+/// `wasi:io/poll` as wasmtime-wasi 48 links it; guests built against any
+/// `0.2.x` are matched to it by semver.
+const IO_POLL: &str = "wasi:io/poll@0.2.12";
+
+/// The epoch deadline stops a guest that runs wasm, but not one blocked in
+/// the host: a guest waiting on a pollable (`std::thread::sleep`, a clock
+/// subscription, `poll`) would hold its thread past the role's timeout.
+/// Every WASI wait goes through `pollable.block` or `poll`, so those two
+/// are replaced by the same waits ended at the call's deadline, where the
+/// call traps with `Trap::Interrupt` (reported as `timeout`).
+fn end_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::{Host as _, HostPollable as _};
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(IO_POLL)?;
+    poll.func_wrap(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, State>, (pollable,): (Resource<DynPollable>,)| {
+            let state = store.data_mut();
+            let deadline = state.deadline;
+            until(deadline, state.table.block(pollable))?
+        },
+    )?;
+    poll.func_wrap(
+        "poll",
+        |mut store: StoreContextMut<'_, State>, (pollables,): (Vec<Resource<DynPollable>>,)| {
+            let state = store.data_mut();
+            let deadline = state.deadline;
+            until(deadline, state.table.poll(pollables))?.map(|ready| (ready,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Runs a WASI wait to its end or to `deadline`, whichever comes first; at
+/// the deadline the call traps as a timeout.
+fn until<T>(
+    deadline: Instant,
+    wait: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<wasmtime::Result<T>> {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    // The timer is made inside the runtime `in_tokio` enters.
+    wasmtime_wasi::runtime::in_tokio(async move { tokio::time::timeout_at(deadline, wait).await })
+        .map_err(|_elapsed| wasmtime::Error::new(Trap::Interrupt))
 }
 
 /// Limits of one call.
@@ -141,6 +191,7 @@ fn new_store(
             memory_max: limits.memory_bytes,
             memory_refused: false,
         },
+        deadline: Instant::now() + limits.timeout,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -149,17 +200,23 @@ fn new_store(
     (store, stdout, stderr)
 }
 
-/// Runs `describe` in a fresh instance.
+/// Runs `describe` in a fresh instance, under the same limits as a call;
+/// a trap is mapped as a call's would be (`timeout`, `memory_limit`,
+/// `tool_crashed` with the panic message).
 pub(crate) fn describe(
     engine: &Engine,
     pre: &ToolWorldPre<State>,
     grants: Arc<Grants>,
     sink: Arc<dyn Sink>,
     limits: CallLimits,
-) -> wasmtime::Result<host_capabilities::ToolSpec> {
-    let (mut store, _, _) = new_store(engine, grants, sink, limits);
-    let instance = pre.instantiate(&mut store)?;
-    instance.llmagent_tools_tool().call_describe(&mut store)
+) -> Result<host_capabilities::ToolSpec, ToolFailure> {
+    let (mut store, _stdout, stderr) = new_store(engine, grants, sink, limits);
+    let described = pre
+        .instantiate(&mut store)
+        .and_then(|instance| instance.llmagent_tools_tool().call_describe(&mut store));
+    let memory_refused = store.data().limiter.memory_refused;
+    drop(store);
+    described.map_err(|trap| map_trap(&trap, memory_refused, limits, &stderr.take().0))
 }
 
 /// Runs `invoke(action, args_json)` in a fresh instance and maps the result.

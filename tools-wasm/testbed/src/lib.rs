@@ -13,8 +13,33 @@ mod stub;
 
 struct Testbed;
 
+/// How `describe()` behaves. Tests copy the component and overwrite the six
+/// bytes after the colon (in the file's data segment) to make `describe()`
+/// misbehave: `prints` (a MiB to stdout and stderr, then answers),
+/// `panics`, `sleeps` (for an hour) or `spins!` (forever).
+static DESCRIBE_MODE: [u8; 24] = *b"LLMAGENT-DESCRIBE:normal";
+
+fn misbehave_in_describe() {
+    // `black_box` keeps the compiler from folding the bytes it can see
+    // here: the test changes them in the file.
+    let mode: &[u8; 24] = std::hint::black_box(&DESCRIBE_MODE);
+    match &mode[18..] {
+        b"prints" => {
+            let line = "y".repeat(1 << 20);
+            print!("{line}");
+            eprint!("{line}");
+            let _ = std::io::stdout().flush();
+        }
+        b"panics" => panic!("testbed was built to panic in describe"),
+        b"sleeps" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+        b"spins!" => spin(),
+        _ => {}
+    }
+}
+
 impl Tool for Testbed {
     fn spec() -> Spec {
+        misbehave_in_describe();
         Spec::new(
             "testbed",
             "Misbehaves on purpose; for tests only.",
@@ -29,6 +54,19 @@ impl Tool for Testbed {
             ),
         )
         .action(Action::new("spin", "Loop forever."))
+        .action(
+            Action::new("sleep", "Sleep in WASI, without using the CPU.")
+                .required(
+                    "ms",
+                    json!({"type": "integer", "minimum": 0}),
+                    "How long",
+                )
+                .optional(
+                    "how",
+                    json!({"type": "string", "enum": ["thread", "instant", "poll"]}),
+                    "`thread` (std::thread::sleep, the default), `instant` (block on a pollable for a monotonic instant) or `poll` (wasi:io/poll on a duration)",
+                ),
+        )
         .action(Action::new("hog", "Allocate memory without bound."))
         .action(Action::new("panic", "Panic."))
         .action(
@@ -70,6 +108,7 @@ impl Tool for Testbed {
                 args.value("value").cloned().unwrap_or_default(),
             )),
             "spin" => spin(),
+            "sleep" => sleep(args.u64("ms")?, args.opt_str("how")?.unwrap_or("thread")),
             "hog" => hog(),
             "panic" => panic!("testbed was asked to panic"),
             "print" => {
@@ -94,6 +133,23 @@ fn spin() -> ! {
     loop {
         n = std::hint::black_box(n.wrapping_add(1));
     }
+}
+
+fn sleep(ms: u64, how: &str) -> Result<Output, ToolError> {
+    use llmagent_guest::bindings::wasi::clocks::monotonic_clock;
+    use llmagent_guest::bindings::wasi::io::poll;
+    let nanos = ms.saturating_mul(1_000_000);
+    match how {
+        "instant" => {
+            monotonic_clock::subscribe_instant(monotonic_clock::now().saturating_add(nanos)).block()
+        }
+        "poll" => {
+            let pollable = monotonic_clock::subscribe_duration(nanos);
+            let _ = poll::poll(&[&pollable]);
+        }
+        _ => std::thread::sleep(std::time::Duration::from_millis(ms)),
+    }
+    Ok(Output::new(ms))
 }
 
 fn hog() -> Result<Output, ToolError> {
