@@ -167,3 +167,147 @@ fn secrets_in_arguments_are_redacted_in_the_store() {
         json!({"key": "[redacted]", "data": "x"})
     );
 }
+
+/// A small tmpfs mounted for one test and unmounted when dropped: a
+/// filesystem the test can fill. Needs root (mount); `None` elsewhere.
+struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().ok()?;
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then_some(Self { dir })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes zeros into `filler` until the filesystem is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path().join("filler")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A runtime over `policy` recording into a store on a small filesystem.
+fn on_a_small_fs(
+    policy: &str,
+) -> Option<(SmallFs, llmagent_core::Runtime, llmagent_events::EventStore)> {
+    let Some(fs) = SmallFs::mount("8m") else {
+        eprintln!(
+            "SKIPPED audit tests: cannot mount a tmpfs (needs root); the full-disk refusal is not tested"
+        );
+        return None;
+    };
+    let policy_path = fs.path().join("policy.toml");
+    std::fs::write(
+        &policy_path,
+        policy.replace(
+            "{testbed}",
+            &crate::harness::testbed_path().display().to_string(),
+        ),
+    )
+    .unwrap();
+    let policy =
+        llmagent_policy::Policy::load(&policy_path, &llmagent_core::builtin_names()).unwrap();
+    let store = llmagent_events::EventStore::open(llmagent_events::StoreConfig::new(
+        fs.path().join("events"),
+    ))
+    .unwrap();
+    let options = llmagent_core::RuntimeOptions {
+        cache_dir: Some(
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
+        ),
+        events: Some(llmagent_events::Events::new(store.clone())),
+        ..llmagent_core::RuntimeOptions::default()
+    };
+    let rt = llmagent_core::Runtime::new(policy, options).unwrap();
+    Some((fs, rt, store))
+}
+
+fn noop(rt: &llmagent_core::Runtime) -> Result<Value, llmagent_core::ToolFailure> {
+    rt.call_blocking(&CallRequest::new("ops", "testbed", "noop", "{}"))
+        .unwrap()
+        .result
+        .map(|s| s.output)
+}
+
+const AUDITED: &str = r#"
+version = 1
+[tools.testbed]
+path = "{testbed}"
+[roles.ops]
+tools = ["testbed"]
+"#;
+
+/// The audit log fails closed: once the store cannot record (its disk is
+/// full), calls are refused with `audit_unavailable` and nothing runs.
+/// The journal's last page may still hold a few calls' events when the
+/// disk fills, so the refusal comes at the first call that does not fit.
+#[test]
+fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
+    let Some((fs, rt, _store)) = on_a_small_fs(AUDITED) else {
+        return;
+    };
+    assert_eq!(noop(&rt), Ok(json!(null)));
+    fs.fill();
+    let served = (0..64).take_while(|_| noop(&rt).is_ok()).count();
+    assert!(served < 64, "the store kept recording on a full disk");
+    let failure = noop(&rt).expect_err("a call the log cannot show does not run");
+    assert_eq!(failure.reason, "audit_unavailable");
+    assert!(
+        failure
+            .message
+            .starts_with("the event log cannot record this call (")
+            && failure.message.ends_with("), so it was not run"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(
+        failure.suggestion.as_deref(),
+        Some(
+            "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"
+        )
+    );
+}
+
+/// `[events] on_failure = "continue"` is the operator's explicit choice to
+/// run calls the log cannot show.
+#[test]
+fn on_failure_continue_runs_the_call_although_the_store_cannot_record() {
+    let policy = format!("{AUDITED}[events]\non_failure = \"continue\"\n");
+    let Some((fs, rt, store)) = on_a_small_fs(&policy) else {
+        return;
+    };
+    fs.fill();
+    for _ in 0..64 {
+        assert_eq!(noop(&rt), Ok(json!(null)));
+    }
+    assert!(store.failures() > 0, "the store never failed to record");
+}

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use llmagent_events::{Delivery, Event, EventStore, Filter, Query, names};
+use llmagent_policy::Durability;
 use serde_json::json;
 
 use crate::exit;
@@ -107,7 +108,7 @@ fn run_query(store: &EventStore, query: &Query) -> Result<Vec<Event>, u8> {
 }
 
 pub(crate) async fn events(args: EventsArgs, path: Option<&Path>) -> u8 {
-    let store = match load::event_store(path, true) {
+    let store = match load::event_store(path, true, Durability::Group) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -158,7 +159,7 @@ pub(crate) async fn events(args: EventsArgs, path: Option<&Path>) -> u8 {
 pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
     // Reading needs the store itself; marking a new session can go through
     // the spool when another process owns it.
-    let store = match load::event_store(path, !args.new_session) {
+    let store = match load::event_store(path, !args.new_session, Durability::Group) {
         Ok(s) => s,
         Err(code) => return code,
     };

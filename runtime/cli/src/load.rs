@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use llmagent_core::{Runtime, RuntimeOptions, builtin_names};
-use llmagent_policy::Policy;
+use llmagent_policy::{Durability, Policy};
 
 use crate::exit;
 
@@ -82,14 +82,25 @@ pub(crate) fn events_path(flag: Option<&Path>) -> Result<PathBuf, u8> {
     Ok(base.join("llmagent").join("events"))
 }
 
-/// Opens the event store. A writer (`owner = false`) falls back to a spool
-/// when another process owns the store; a reader must own it.
+/// `--durability`, when given: it overrides the policy's
+/// `[events] durability`. Set once, by `main`.
+pub(crate) static DURABILITY_FLAG: std::sync::OnceLock<Durability> = std::sync::OnceLock::new();
+
+/// Opens the event store with `durability` (the policy's `[events]
+/// durability`, unless `--durability` says otherwise). A writer (`owner =
+/// false`) falls back to a spool when another process owns the store; a
+/// reader must own it.
 pub(crate) fn event_store(
     flag: Option<&Path>,
     owner: bool,
+    durability: Durability,
 ) -> Result<llmagent_events::EventStore, u8> {
     let path = events_path(flag)?;
-    let config = llmagent_events::StoreConfig::new(&path);
+    let mut config = llmagent_events::StoreConfig::new(&path);
+    config.durability = match DURABILITY_FLAG.get().copied().unwrap_or(durability) {
+        Durability::Sync => llmagent_events::Durability::Sync,
+        Durability::Group => llmagent_events::Durability::default(),
+    };
     let opened = if owner {
         llmagent_events::EventStore::open(config)
     } else {

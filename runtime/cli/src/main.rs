@@ -41,8 +41,20 @@ struct Cli {
     /// $XDG_DATA_HOME/llmagent/events, else ~/.local/share/llmagent/events).
     #[arg(long, global = true, value_name = "PATH")]
     events: Option<PathBuf>,
+    /// When an event is safe: `sync` fsyncs before each append returns,
+    /// `group` (the default) fsyncs every 5 ms or 1000 events. Overrides
+    /// the policy's `[events] durability`.
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    durability: Option<DurabilityArg>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--durability`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DurabilityArg {
+    Group,
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +187,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(d) = cli.durability {
+        let _ = load::DURABILITY_FLAG.set(match d {
+            DurabilityArg::Group => llmagent_policy::Durability::Group,
+            DurabilityArg::Sync => llmagent_policy::Durability::Sync,
+        });
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -91,7 +91,14 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
     let events = if args.no_events {
         None
     } else {
-        Some(Events::new(load::event_store(events_path, false)?).with_source("cli"))
+        Some(
+            Events::new(load::event_store(
+                events_path,
+                false,
+                policy.events.durability,
+            )?)
+            .with_source("cli"),
+        )
     };
     if args.new_session
         && let Some(ev) = &events

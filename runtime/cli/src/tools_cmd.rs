@@ -48,7 +48,10 @@ async fn run_inner(cmd: ToolsCommand, events: Option<&Path>) -> Result<u8, u8> {
             let recorder = if no_events {
                 None
             } else {
-                Some(Events::new(load::event_store(events, false)?).with_source("cli"))
+                Some(
+                    Events::new(load::event_store(events, false, policy.events.durability)?)
+                        .with_source("cli"),
+                )
             };
             let rt = load::runtime_with(policy, recorder)?;
             let scope = Scope {

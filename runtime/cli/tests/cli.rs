@@ -681,3 +681,60 @@ fn the_cli_lists_the_other_tools_and_policy_check_refuses_naming_the_tool() {
         "{stderr}"
     );
 }
+
+/// `--durability sync` and `[events] durability` are accepted, a wrong
+/// value is refused naming the choices, and a new store is owner-only.
+#[test]
+fn durability_is_chosen_by_flag_or_policy_and_a_new_store_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("new/events");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[roles.r]\ntools = [\"crypto\"]\n[events]\ndurability = \"sync\"\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let call = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&[
+            "tools",
+            "call",
+            "--policy",
+            policy,
+            "--role",
+            "r",
+            "crypto",
+            "sha256",
+            "--args",
+            r#"{"data":"hello"}"#,
+        ]);
+        llmagent_with_events(&events, &args)
+    };
+    assert_eq!(call(&[]).status.code(), Some(0));
+    assert_eq!(call(&["--durability", "group"]).status.code(), Some(0));
+    let mode = std::fs::metadata(&events).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    let wrong = call(&["--durability", "later"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("[possible values: group, sync]"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        policy,
+        "version = 1\n[roles.r]\ntools = [\"crypto\"]\n[events]\ndurability = \"later\"\n",
+    )
+    .unwrap();
+    let out = llmagent(&["policy", "check", policy]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown variant `later`, expected `group` or `sync`"),
+        "{stderr}"
+    );
+}

@@ -41,6 +41,8 @@ pub enum Reason {
     Interrupted,
     /// The runtime could not serve the call at all.
     RuntimeError,
+    /// The call could not be recorded in the event log, so it did not run.
+    AuditUnavailable,
 }
 
 impl Reason {
@@ -62,6 +64,7 @@ impl Reason {
         Self::Cancelled,
         Self::Interrupted,
         Self::RuntimeError,
+        Self::AuditUnavailable,
     ];
 
     /// The stable code sent as `reason`.
@@ -83,6 +86,7 @@ impl Reason {
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
             Self::RuntimeError => "runtime_error",
+            Self::AuditUnavailable => "audit_unavailable",
         }
     }
 
@@ -114,6 +118,9 @@ impl Reason {
             }
             Self::RuntimeError => {
                 "the runtime could not serve the call at all (the message says why)"
+            }
+            Self::AuditUnavailable => {
+                "the event log could not record the call, so it did not run (`[events] on_failure`)"
             }
         }
     }

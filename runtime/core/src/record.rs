@@ -2,7 +2,8 @@
 //! capability-level) as `policy.decision`, every call as `tool.<name>` /
 //! `invocation` with its sanitised arguments and `duration_ms`, and every
 //! trap as `tool.trap`. Events carry the agent and request context of the
-//! task that made the call. Recording never fails a call.
+//! task that made the call. A call whose decision cannot be stored does not
+//! run, unless the policy says `[events] on_failure = "continue"`.
 
 use host_capabilities::{Decision, Ruling, Sink, Subject};
 use llmagent_events::{Events, names};
@@ -55,8 +56,9 @@ impl Sink for Tee {
     }
 }
 
-/// Records the tool-level decision of a call.
-pub(crate) fn decision(events: &Events, request: &CallRequest, ruling: &Ruling) {
+/// Records the tool-level decision of a call; `false` when the store could
+/// not (the failure is logged and counted by the store).
+pub(crate) fn decision(events: &Events, request: &CallRequest, ruling: &Ruling) -> bool {
     let approved = matches!(ruling, Ruling::Approve { .. }).then_some(request.approved);
     let d = Decision {
         subject: Subject::Tool(&request.tool),
@@ -65,11 +67,13 @@ pub(crate) fn decision(events: &Events, request: &CallRequest, ruling: &Ruling) 
         ruling,
         approved,
     };
-    events.emit(
-        names::kind::DECISION,
-        names::topic::POLICY_DECISION,
-        decision_data(&d),
-    );
+    events
+        .emit(
+            names::kind::DECISION,
+            names::topic::POLICY_DECISION,
+            decision_data(&d),
+        )
+        .is_some()
 }
 
 /// Records a finished (or refused) call, and a trap if there was one.

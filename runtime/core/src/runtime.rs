@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use host_capabilities::{NullSink, Sink};
 use llmagent_events::Events;
-use llmagent_policy::{Policy, Role, Ruling};
+use llmagent_policy::{OnAuditFailure, Policy, Role, Ruling};
 
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::SandboxEngine;
@@ -268,8 +268,26 @@ impl Runtime {
             ));
         }
         let decision = call.ruling.clone();
-        if let Some(events) = &inner.events {
-            record::decision(events, request, &decision);
+        // The audit log fails closed: the decision is the call's first
+        // event, and a call the log cannot show does not run.
+        if let Some(events) = &inner.events
+            && !record::decision(events, request, &decision)
+        {
+            let why = events
+                .last_failure()
+                .unwrap_or_else(|| "unknown failure".to_owned());
+            if inner.policy.events.on_failure == OnAuditFailure::Refuse {
+                tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call is refused");
+                return Ok(CallOutcome::refused(
+                    ToolFailure::new(
+                        Reason::AuditUnavailable,
+                        format!("the event log cannot record this call ({why}), so it was not run"),
+                    )
+                    .suggestion("nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"),
+                    Some(decision),
+                ));
+            }
+            tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call runs anyway ([events] on_failure = \"continue\")");
         }
         match &decision {
             Ruling::Deny { hint } => {

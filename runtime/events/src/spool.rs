@@ -15,6 +15,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -40,8 +41,7 @@ fn spool_dir(store: &Path) -> PathBuf {
 impl SpoolWriter {
     pub(crate) fn create(store: &Path, durability: Durability) -> Result<Self> {
         let dir = spool_dir(store);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| EventsError::io(format!("creating {}", dir.display()), e))?;
+        crate::store::private_dir(&dir)?;
         let name = format!(
             "{}-{}.jsonl",
             std::process::id(),
@@ -51,6 +51,7 @@ impl SpoolWriter {
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| EventsError::io(format!("creating {}", path.display()), e))?;
         file.try_lock()

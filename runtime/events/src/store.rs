@@ -326,9 +326,20 @@ pub(crate) fn sync_journal(owner: &Owner) -> Result<()> {
     }
 }
 
+/// Creates `dir` (and missing parents) owner-only: events hold prompts,
+/// arguments and answers, for the owner's eyes. An existing directory is
+/// left as it is (it may be one the operator chose to share).
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| EventsError::io(format!("creating {}", dir.display()), e))
+}
+
 fn acquire_owner_lock(path: &Path) -> Result<File> {
-    std::fs::create_dir_all(path)
-        .map_err(|e| EventsError::io(format!("creating {}", path.display()), e))?;
+    private_dir(path)?;
     let lock_path = path.join("owner.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)

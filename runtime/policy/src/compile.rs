@@ -127,6 +127,7 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
         roles,
         agents,
         tests,
+        events: raw.events,
         origin: origin.to_path_buf(),
     })
 }

@@ -90,6 +90,7 @@
 mod agent;
 mod compile;
 mod error;
+mod events;
 mod limits;
 mod raw;
 mod role;
@@ -106,6 +107,7 @@ use std::path::{Path, PathBuf};
 
 pub use agent::{Agent, DEFAULT_MAX_RESULT_BYTES, ToolProtocol};
 pub use error::{Location, PolicyError};
+pub use events::{Durability, EventsSettings, OnAuditFailure};
 pub use host_capabilities::{CAPABILITIES, Grants, PLANNED, Ruling, Verdict};
 pub use limits::Limits;
 pub use role::{Role, ToolRef};
@@ -135,6 +137,9 @@ pub struct Policy {
     /// The policy's tests of itself (`[[tests]]`), in file order; run
     /// them with [`Policy::run_tests`].
     pub tests: Vec<PolicyTest>,
+    /// `[events]`: durability and what a call does when it cannot be
+    /// recorded.
+    pub events: EventsSettings,
     /// The policy file as the caller named it (used in messages).
     pub origin: PathBuf,
 }

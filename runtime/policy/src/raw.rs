@@ -30,6 +30,8 @@ pub(crate) struct PolicyToml {
     pub agents: BTreeMap<Spanned<String>, AgentToml>,
     #[serde(default)]
     pub tests: Vec<Spanned<TestToml>>,
+    #[serde(default)]
+    pub events: crate::events::EventsSettings,
 }
 
 /// `[defaults]`. Integers are read as `i64` so that a negative or huge
