@@ -87,7 +87,11 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
         settings,
         api_base,
         api_key,
+        warnings,
     } = resolve(&args, &policy)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let events = if args.no_events {
         None
     } else {

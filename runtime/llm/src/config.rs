@@ -44,7 +44,7 @@ pub const DEFAULT_MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Where an [`OpenAiClient`](crate::OpenAiClient) sends requests and the
 /// limits it keeps. Build with [`ClientConfig::new`] and change fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// The API base, e.g. `http://127.0.0.1:8080/v1`; requests go to
     /// `{api_base}/chat/completions` (a trailing `/` is ignored).
@@ -72,6 +72,24 @@ pub struct ClientConfig {
     /// Upper bound on the bytes of one reply (whole or streamed), counted
     /// as they arrive.
     pub max_reply_bytes: usize,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    // The key never reaches a log or a `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("api_base", &self.api_base)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("first_byte_timeout", &self.first_byte_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field("retry_after_max", &self.retry_after_max)
+            .field("max_reply_bytes", &self.max_reply_bytes)
+            .finish()
+    }
 }
 
 impl ClientConfig {

@@ -24,6 +24,9 @@ pub struct Agent {
     pub api_base: Option<String>,
     /// Name of the environment variable holding the API key.
     pub api_key_env: Option<String>,
+    /// Send that key over plain `http://` to a host that is not loopback
+    /// (off: such a key is refused, it would cross the network readable).
+    pub key_over_plain_http: bool,
     /// How tool calls are exchanged with the model.
     pub tool_protocol: ToolProtocol,
     /// Sampling temperature, `0..=2`.
@@ -214,6 +217,7 @@ impl Agent {
             model: raw.model.as_ref().map(|m| m.get_ref().clone()),
             api_base: raw.api_base.as_ref().map(|b| b.get_ref().clone()),
             api_key_env: raw.api_key_env.as_ref().map(|e| e.get_ref().clone()),
+            key_over_plain_http: raw.key_over_plain_http,
             tool_protocol: raw.tool_protocol.unwrap_or_default(),
             temperature: raw.temperature.as_ref().map(|t| *t.get_ref()),
             max_tokens,

@@ -114,6 +114,8 @@ pub(crate) struct AgentToml {
     pub model: Option<Spanned<String>>,
     pub api_base: Option<Spanned<String>>,
     pub api_key_env: Option<Spanned<String>>,
+    #[serde(default)]
+    pub key_over_plain_http: bool,
     pub tool_protocol: Option<ToolProtocol>,
     pub temperature: Option<Spanned<f64>>,
     pub max_tokens: Option<Spanned<i64>>,

@@ -193,7 +193,7 @@ fn unknown_role_lists_the_roles() {
 fn agents_are_compiled() {
     let p = parse(
         "version = 1\n[roles.ops]\n[agents.helper]\nrole = \"ops\"\nmodel = \"llama3.2\"\n\
-         api_base = \"http://localhost:11434/v1\"\napi_key_env = \"OPENAI_API_KEY\"\n\
+         api_base = \"http://localhost:11434/v1\"\napi_key_env = \"OPENAI_API_KEY\"\nkey_over_plain_http = true\n\
          tool_protocol = \"constrained\"\ntemperature = 0.2\nmax_tokens = 1024\nmax_result_bytes = 4096\n[agents.bare]\nrole = \"ops\"\n",
     )
     .unwrap();
@@ -205,6 +205,7 @@ fn agents_are_compiled() {
             model: Some("llama3.2".into()),
             api_base: Some("http://localhost:11434/v1".into()),
             api_key_env: Some("OPENAI_API_KEY".into()),
+            key_over_plain_http: true,
             tool_protocol: ToolProtocol::Constrained,
             temperature: Some(0.2),
             max_tokens: Some(1024),

@@ -62,14 +62,58 @@ pub struct Overrides {
 }
 
 /// An agent's settings with where its requests go.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ResolvedAgent {
     /// The settings.
     pub settings: AgentSettings,
     /// The API base URL.
     pub api_base: String,
-    /// The API key, when one is set.
+    /// The API key, when one is set and may go to `api_base` (see
+    /// [`AgentSettings::resolve`]).
     pub api_key: Option<String>,
+    /// What the front end should tell its user: e.g. that a key in the
+    /// environment was not sent, and why.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for ResolvedAgent {
+    // The key never reaches a log or a `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedAgent")
+            .field("settings", &self.settings)
+            .field("api_base", &self.api_base)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+/// How a request to an API base travels, as far as a key is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `https://`: the key is encrypted on the way.
+    Tls,
+    /// `http://` to this machine (`localhost`, 127.0.0.0/8, `::1`): the key
+    /// does not cross the network, though any local user could have bound
+    /// the port.
+    Loopback,
+    /// `http://` to another host: anyone on the path can read the key.
+    Plain,
+}
+
+fn route(api_base: &str) -> Route {
+    let Ok(url) = url::Url::parse(api_base) else {
+        return Route::Plain;
+    };
+    if url.scheme() == "https" {
+        return Route::Tls;
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => Route::Loopback,
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Route::Loopback,
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Route::Loopback,
+        _ => Route::Plain,
+    }
 }
 
 /// Why an agent's settings could not be resolved.
@@ -106,6 +150,18 @@ pub enum SettingsError {
         "no model named: pass --model NAME, set LLMAGENT_MODEL, or set model in the agent's [agents.NAME]"
     )]
     NoModel,
+    /// The agent's key would go over plain HTTP to another host.
+    #[error(
+        "agent `{agent}` would send its API key (${var}) over plain HTTP to {api_base}, where anyone on the path can read it; use an https:// api_base, or set key_over_plain_http = true in [agents.{agent}] if that network is trusted"
+    )]
+    KeyOverPlainHttp {
+        /// The agent.
+        agent: String,
+        /// The variable holding the key.
+        var: String,
+        /// Where it would go.
+        api_base: String,
+    },
     /// The agent reads its API key from a variable that is not set.
     #[error(
         "agent `{agent}` reads its API key from ${var}, which is not set; export it, or remove api_key_env for a server without keys"
@@ -138,6 +194,7 @@ impl SettingsError {
             Self::Role(e) => e.code(),
             Self::NoModel => "settings.no_model",
             Self::MissingApiKey { .. } => "settings.missing_api_key",
+            Self::KeyOverPlainHttp { .. } => "settings.key_over_plain_http",
         }
     }
 
@@ -221,12 +278,37 @@ impl AgentSettings {
             .or_else(|| entry.and_then(|a| a.api_base.clone()))
             .or_else(|| env(API_BASE_ENV))
             .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-        let api_key = match entry.and_then(|a| a.api_key_env.as_deref()) {
-            Some(var) => Some(env(var).ok_or_else(|| SettingsError::MissingApiKey {
-                agent: name.clone(),
-                var: var.to_owned(),
-            })?),
-            None => env(API_KEY_ENV),
+        // A key goes where the operator sent it: an agent's own variable
+        // to its api_base (plain HTTP to another host only when the entry
+        // says so); the default variable only to an https:// server — not
+        // to the default `http://localhost:11434`, which any local user
+        // can bind.
+        let mut warnings = Vec::new();
+        let api_key = match entry.and_then(|a| a.api_key_env.as_deref().map(|v| (a, v))) {
+            Some((agent, var)) => {
+                let key = env(var).ok_or_else(|| SettingsError::MissingApiKey {
+                    agent: name.clone(),
+                    var: var.to_owned(),
+                })?;
+                if route(&api_base) == Route::Plain && !agent.key_over_plain_http {
+                    return Err(SettingsError::KeyOverPlainHttp {
+                        agent: name.clone(),
+                        var: var.to_owned(),
+                        api_base,
+                    });
+                }
+                Some(key)
+            }
+            None => match env(API_KEY_ENV) {
+                Some(key) if route(&api_base) == Route::Tls => Some(key),
+                Some(_) => {
+                    warnings.push(format!(
+                        "${API_KEY_ENV} is set but not sent to {api_base}: the default key goes only to https:// servers; to send a key to this server, name its variable in [agents.NAME] api_key_env"
+                    ));
+                    None
+                }
+                None => None,
+            },
         };
         let mut settings = AgentSettings::new(&name, &role, &model);
         if let Some(a) = entry {
@@ -242,6 +324,7 @@ impl AgentSettings {
             settings,
             api_base,
             api_key,
+            warnings,
         })
     }
 }
@@ -262,7 +345,7 @@ tools = ["crypto"]
 [agents.ops]
 role = "ops"
 model = "agent-model"
-api_base = "http://agent.example/v1"
+api_base = "https://agent.example/v1"
 api_key_env = "OPS_KEY"
 tool_protocol = "json"
 temperature = 0.5
@@ -313,8 +396,9 @@ role = "default"
             resolve(&policy(POLICY), &o, ENV).ok(),
             Some(ResolvedAgent {
                 settings,
-                api_base: "http://agent.example/v1".into(),
+                api_base: "https://agent.example/v1".into(),
                 api_key: Some("ops-key".into()),
+                warnings: vec![],
             })
         );
     }
@@ -324,7 +408,7 @@ role = "default"
         let o = Overrides {
             agent: Some("ops".into()),
             model: Some("flag-model".into()),
-            api_base: Some("http://flag.example/v1".into()),
+            api_base: Some("https://flag.example/v1".into()),
             protocol: Some(ToolProtocol::Native),
             ..Overrides::default()
         };
@@ -338,7 +422,11 @@ role = "default"
         });
         assert_eq!(
             r,
-            Some(("flag-model", "http://flag.example/v1", ToolProtocol::Native))
+            Some((
+                "flag-model",
+                "https://flag.example/v1",
+                ToolProtocol::Native
+            ))
         );
     }
 
@@ -354,7 +442,8 @@ role = "default"
             Some(ResolvedAgent {
                 settings: AgentSettings::new("adhoc", "ops", "env-model"),
                 api_base: "http://env.example/v1".into(),
-                api_key: Some("env-key".into()),
+                api_key: None,
+                warnings: vec!["$OPENAI_API_KEY is set but not sent to http://env.example/v1: the default key goes only to https:// servers; to send a key to this server, name its variable in [agents.NAME] api_key_env".into()],
             })
         );
         let o = Overrides {
@@ -369,6 +458,7 @@ role = "default"
                 settings: AgentSettings::new("ops", "ops", "m"),
                 api_base: DEFAULT_API_BASE.into(),
                 api_key: None,
+                warnings: vec![],
             })
         );
     }
@@ -446,6 +536,91 @@ role = "default"
                 "agent `ops` reads its API key from $OPS_KEY, which is not set; export it, or remove api_key_env for a server without keys".into(),
                 false
             ))
+        );
+    }
+
+    /// `(api_key, warnings)` for `agent`/`role` with `api_base` and `vars`.
+    fn key_for(
+        p: &Policy,
+        agent: Option<&str>,
+        api_base: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<(Option<String>, usize), String> {
+        let o = Overrides {
+            agent: agent.map(str::to_owned),
+            role: Some("default".into()),
+            model: Some("m".into()),
+            api_base: Some(api_base.into()),
+            ..Overrides::default()
+        };
+        resolve(p, &o, vars)
+            .map(|r| (r.api_key, r.warnings.len()))
+            .map_err(|e| e.code().to_owned())
+    }
+
+    #[test]
+    fn the_default_key_goes_only_to_https_servers() {
+        let p = policy(POLICY);
+        let vars = [("OPENAI_API_KEY", "env-key")];
+        assert_eq!(
+            key_for(&p, None, "https://api.example/v1", &vars),
+            Ok((Some("env-key".into()), 0))
+        );
+        for base in [
+            DEFAULT_API_BASE,
+            "http://127.0.0.1:8080/v1",
+            "http://[::1]:8080/v1",
+            "http://api.example/v1",
+        ] {
+            assert_eq!(key_for(&p, None, base, &vars), Ok((None, 1)), "{base}");
+        }
+    }
+
+    #[test]
+    fn an_agents_own_key_goes_to_its_server_but_not_in_clear_across_the_network() {
+        let vars = [("OPS_KEY", "ops-key")];
+        let p = policy(POLICY);
+        for base in [
+            "https://api.example/v1",
+            "http://localhost:8080/v1",
+            "http://127.0.0.2/v1",
+            "http://[::1]/v1",
+        ] {
+            assert_eq!(
+                key_for(&p, Some("ops"), base, &vars),
+                Ok((Some("ops-key".into()), 0)),
+                "{base}"
+            );
+        }
+        assert_eq!(
+            key_for(&p, Some("ops"), "http://10.0.0.5:8080/v1", &vars),
+            Err("settings.key_over_plain_http".into())
+        );
+        assert_eq!(
+            key_for(&p, Some("ops"), "http://localhost.example/v1", &vars),
+            Err("settings.key_over_plain_http".into())
+        );
+        let trusting = policy(&POLICY.replace(
+            "api_key_env = \"OPS_KEY\"",
+            "api_key_env = \"OPS_KEY\"\nkey_over_plain_http = true",
+        ));
+        assert_eq!(
+            key_for(&trusting, Some("ops"), "http://10.0.0.5:8080/v1", &vars),
+            Ok((Some("ops-key".into()), 0))
+        );
+    }
+
+    #[test]
+    fn the_key_is_never_in_a_debug_print() {
+        let o = Overrides {
+            agent: Some("ops".into()),
+            ..Overrides::default()
+        };
+        let r = resolve(&policy(POLICY), &o, ENV).expect("resolves");
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("ops-key") && shown.contains("[redacted]"),
+            "{shown}"
         );
     }
 }
