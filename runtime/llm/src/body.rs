@@ -17,23 +17,45 @@ pub(crate) fn invalid(message: String) -> LlmError {
     LlmError::InvalidReply { message }
 }
 
+/// Why a body could not be read, and whether another attempt may fare
+/// better: a broken connection or a reply cut short may be transient; a
+/// reply over the cap would only be over it again.
+pub(crate) struct BodyError {
+    pub(crate) error: LlmError,
+    pub(crate) transient: bool,
+}
+
+fn over_cap(message: String) -> BodyError {
+    BodyError {
+        error: invalid(message),
+        transient: false,
+    }
+}
+
+fn transient(message: String) -> BodyError {
+    BodyError {
+        error: invalid(message),
+        transient: true,
+    }
+}
+
 /// The whole body, or an error when it is over `cap` or the connection
 /// breaks.
 pub(crate) async fn read_whole(
     mut response: reqwest::Response,
     cap: usize,
-) -> Result<Vec<u8>, LlmError> {
+) -> Result<Vec<u8>, BodyError> {
     if let Some(length) = response.content_length()
         && length > cap as u64
     {
-        return Err(invalid(format!(
+        return Err(over_cap(format!(
             "the reply is {length} bytes, over the cap of {cap} bytes (max_reply_bytes)"
         )));
     }
     let mut body = Vec::new();
     loop {
         let chunk = response.chunk().await.map_err(|e| {
-            invalid(format!(
+            transient(format!(
                 "the connection broke after {} bytes of the reply: {}",
                 body.len(),
                 cause(&e)
@@ -43,7 +65,7 @@ pub(crate) async fn read_whole(
             return Ok(body);
         };
         if body.len() + chunk.len() > cap {
-            return Err(invalid(format!(
+            return Err(over_cap(format!(
                 "the reply is at least {} bytes, over the cap of {cap} bytes (max_reply_bytes)",
                 body.len() + chunk.len()
             )));
@@ -68,12 +90,13 @@ pub(crate) async fn read_start(mut response: reqwest::Response, cap: usize) -> V
 
 /// Reads a server-sent-events reply to its `[DONE]` (or its end), handing
 /// content pieces to `on_text`. A stream that ends without `[DONE]` or a
-/// finish reason was cut off: an error, as is one over `cap` bytes.
+/// finish reason was cut off: an error (transient), as is one over `cap`
+/// bytes (not) or one whose events are not a reply (transient).
 pub(crate) async fn read_stream(
     mut response: reqwest::Response,
     cap: usize,
     on_text: &mut (dyn for<'t> FnMut(&'t str) + Send),
-) -> Result<ChatResponse, LlmError> {
+) -> Result<ChatResponse, BodyError> {
     let mut parser = SseParser::default();
     let mut assembler = StreamAssembler::default();
     let mut received = 0usize;
@@ -83,17 +106,17 @@ pub(crate) async fn read_stream(
             Ok(Some(chunk)) => {
                 received += chunk.len();
                 if received > cap {
-                    return Err(invalid(format!(
+                    return Err(over_cap(format!(
                         "the streamed reply is over the cap of {cap} bytes (max_reply_bytes)"
                     )));
                 }
                 for data in parser.feed(&chunk) {
-                    assembler.event(&data, on_text).map_err(invalid)?;
+                    assembler.event(&data, on_text).map_err(transient)?;
                 }
             }
             Ok(None) => {
                 if let Some(data) = parser.finish() {
-                    assembler.event(&data, on_text).map_err(invalid)?;
+                    assembler.event(&data, on_text).map_err(transient)?;
                 }
                 break;
             }
@@ -108,7 +131,7 @@ pub(crate) async fn read_stream(
             || "the server closed it".to_owned(),
             |cause| format!("the connection broke: {cause}"),
         );
-        return Err(invalid(format!(
+        return Err(transient(format!(
             "the stream was cut off after {received} bytes, before a finish_reason or [DONE] ({why})"
         )));
     }

@@ -1,10 +1,13 @@
 //! [`OpenAiClient`]: chat completions over HTTP(S) from an
 //! OpenAI-compatible server, with timeouts, retries and streaming.
 //!
-//! One call is one or more attempts. An attempt is retried only when it
-//! failed before any of the reply's body was read (connection failures,
-//! connect and first-byte timeouts, HTTP 429 and 5xx but 501), so text
-//! already handed to `on_text` is never repeated by a retry.
+//! One call is one or more attempts. An attempt is retried when it failed
+//! in a way another attempt may not: connection failures, connect and
+//! first-byte timeouts, HTTP 429 and 5xx but 501, and a 200 whose body
+//! broke off, was cut short or is not a valid reply. A reply over
+//! `max_reply_bytes` is not retried (it would be over again), and neither
+//! is a stream once some of its text has been handed to `on_text`: text
+//! shown is never shown twice.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -12,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 
-use crate::body::{cause, invalid, read_start, read_stream, read_whole};
+use crate::body::{BodyError, cause, invalid, read_start, read_stream, read_whole};
 use crate::config::ClientConfig;
 use crate::error::LlmError;
 use crate::reply::{error_body, parse_completion};
@@ -183,14 +186,22 @@ impl OpenAiClient {
             });
         }
         if stream && !is_json(&response) {
-            return read_stream(response, cap, on_text)
-                .await
-                .map_err(Failure::Fatal);
+            let mut shown = false;
+            let mut show = |text: &str| {
+                shown = true;
+                on_text(text);
+            };
+            return read_stream(response, cap, &mut show).await.map_err(|e| {
+                self.after_body(BodyError {
+                    transient: e.transient && !shown,
+                    ..e
+                })
+            });
         }
-        let body = read_whole(response, cap).await.map_err(Failure::Fatal)?;
-        let reply = parse_completion(&body)
-            .map_err(invalid)
-            .map_err(Failure::Fatal)?;
+        let body = read_whole(response, cap)
+            .await
+            .map_err(|e| self.after_body(e))?;
+        let reply = parse_completion(&body).map_err(|message| self.retry(invalid(message)))?;
         // A server that answers a stream request whole: one piece.
         if let Some(text) = reply.content.as_deref().filter(|_| stream)
             && !text.is_empty()
@@ -198,6 +209,15 @@ impl OpenAiClient {
             on_text(text);
         }
         Ok(reply)
+    }
+
+    /// A body that could not be read: retried when that may pass.
+    fn after_body(&self, e: BodyError) -> Failure {
+        if e.transient {
+            self.retry(e.error)
+        } else {
+            Failure::Fatal(e.error)
+        }
     }
 
     /// A retryable failure without a status.

@@ -396,30 +396,80 @@ async fn invalid_utf8_in_content_is_replaced_not_fatal() {
     assert_eq!(reply.content.as_deref(), Some("ok \u{FFFD}\u{FFFD} end"));
 }
 
+/// A 200 whose body is not a reply is retried like a 5xx: a proxy's error
+/// page or a server's hiccup may not be there on the next attempt.
 #[tokio::test]
-async fn a_200_that_is_not_json_is_an_invalid_reply() {
+async fn a_200_that_is_not_json_is_retried_and_then_reported() {
     let server = ModelServer::start();
-    server.push(Reply::Raw {
+    let gateway = || Reply::Raw {
         status: 200,
         content_type: "text/html".to_owned(),
         body: b"<html>Gateway</html>".to_vec(),
-    });
-    let error = client(&server, |_| {}).chat(&request()).await.unwrap_err();
+    };
+    server.push(gateway());
+    server.push(Reply::text("hello"));
+    let reply = client(&server, |_| {}).chat(&request()).await.unwrap();
+    assert_eq!(
+        (reply.content.as_deref(), reply.attempts),
+        (Some("hello"), 2)
+    );
+
+    let server = ModelServer::start();
+    server.always(gateway());
+    let error = client(&server, |c| c.max_retries = 2)
+        .chat(&request())
+        .await
+        .unwrap_err();
     assert_eq!(
         error,
         invalid("the reply is not JSON (expected value at line 1 column 1): <html>Gateway</html>")
     );
+    assert_eq!(server.requests().len(), 3);
+}
+
+/// A connection reset in the middle of a whole (non-streamed) body is
+/// retried.
+#[tokio::test]
+async fn a_body_cut_midway_is_retried() {
+    let server = ModelServer::start();
+    server.push(Reply::stream_cut(&["par", "tial"]));
+    server.push(Reply::text("whole"));
+    let reply = client(&server, |_| {}).chat(&request()).await.unwrap();
+    assert_eq!(
+        (reply.content.as_deref(), reply.attempts),
+        (Some("whole"), 2)
+    );
+}
+
+/// A stream cut before any text was shown is retried: nothing is shown
+/// twice.
+#[tokio::test]
+async fn a_stream_cut_before_any_text_is_retried() {
+    let server = ModelServer::start();
+    server.push(Reply::stream_cut(&[]));
+    server.push(Reply::stream_text(&["after ", "retry"]));
+    let (reply, pieces) = stream(&client(&server, |_| {})).await;
+    let reply = reply.unwrap();
+    assert_eq!(
+        (reply.content.as_deref(), reply.attempts),
+        (Some("after retry"), 2)
+    );
+    assert_eq!(pieces, vec!["after ", "retry"]);
 }
 
 #[tokio::test]
-async fn a_reply_without_choices_is_an_invalid_reply() {
+async fn a_reply_without_choices_is_an_invalid_reply_after_the_retries() {
     let server = ModelServer::start();
-    server.push(Reply::Json {
+    server.always(Reply::Json {
         status: 200,
         body: json!({"choices": []}),
         headers: vec![],
     });
-    let error = client(&server, |_| {}).chat(&request()).await.unwrap_err();
+    let error = client(&server, |c| c.max_retries = 1)
+        .chat(&request())
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests().len(), 2);
     assert_eq!(
         error,
         invalid(r#"the reply has no choices: {"choices":[]}"#)
