@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::exit;
 use crate::load;
+use crate::term::safe;
 
 /// Arguments of `llmagent events`.
 #[derive(Debug, clap::Args)]
@@ -55,11 +56,11 @@ pub(crate) struct HistoryArgs {
 fn print(event: &Event, json: bool) {
     if json {
         match serde_json::to_string(event) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => println!("{}", crate::term::safe_json(&s)),
             Err(e) => eprintln!("error: cannot print event {}: {e}", event.seq),
         }
     } else {
-        println!(
+        let line = format!(
             "{:>6} {} {:<10} {}/{} {}",
             event.seq,
             event.ts,
@@ -68,6 +69,7 @@ fn print(event: &Event, json: bool) {
             event.kind,
             event.data
         );
+        println!("{}", safe(&line));
     }
 }
 
@@ -193,7 +195,7 @@ pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
         }
     };
     if messages.is_empty() && !args.json {
-        println!("(no messages for {})", args.agent);
+        println!("(no messages for {})", safe(&args.agent));
     }
     for m in messages {
         let role = m.data.get("role").and_then(|v| v.as_str()).unwrap_or("?");
@@ -216,17 +218,18 @@ pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
             None => role.to_owned(),
         };
         if !content.is_empty() || calls.is_none() {
-            println!("[{}] {who}: {content}", m.ts);
+            println!("{}", safe(&format!("[{}] {who}: {content}", m.ts)));
         }
         for call in calls.into_iter().flatten() {
             let f = &call["function"];
-            println!(
+            let line = format!(
                 "[{}] {who} calls {} {} ({})",
                 m.ts,
                 f["name"].as_str().unwrap_or("?"),
                 f["arguments"].as_str().unwrap_or(""),
                 call["id"].as_str().unwrap_or("?")
             );
+            println!("{}", safe(&line));
         }
     }
     0

@@ -55,7 +55,7 @@ pub(crate) fn runtime_with(
 /// Prints a JSON value, pretty.
 pub(crate) fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => println!("{}", crate::term::safe_json(&s)),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
     }
 }

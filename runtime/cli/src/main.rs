@@ -5,6 +5,7 @@ mod load;
 mod policy_cmd;
 mod repl;
 mod run_cmd;
+mod term;
 mod tools_cmd;
 
 use std::path::PathBuf;

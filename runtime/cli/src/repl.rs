@@ -7,6 +7,7 @@ use rustyline::config::Configurer;
 use rustyline::error::ReadlineError;
 
 use crate::run_cmd::{Display, Spinner, model_error_line, one_turn};
+use crate::term::safe;
 
 /// Lines of input history kept across sessions.
 const HISTORY_LINES: usize = 1000;
@@ -63,11 +64,11 @@ pub(crate) async fn run(handle: AgentHandle, spinner: Spinner, api_base: &str) -
             }
             // Streamed already: end the line.
             TurnEnd::Answer(_) if display.streamed => println!(),
-            TurnEnd::Answer(a) => println!("{}", a.trim_end()),
-            TurnEnd::StepLimit { message, .. } => eprintln!("\n{message}"),
+            TurnEnd::Answer(a) => println!("{}", safe(a.trim_end())),
+            TurnEnd::StepLimit { message, .. } => eprintln!("\n{}", safe(message)),
             TurnEnd::ModelError(e) => eprintln!("error: {}", model_error_line(e, api_base)),
             TurnEnd::Cancelled => eprintln!("\n(cancelled)"),
-            TurnEnd::Failed(m) => eprintln!("error: {m}"),
+            TurnEnd::Failed(m) => eprintln!("error: {}", safe(m)),
         }
     }
     if let Some(p) = &history_file {

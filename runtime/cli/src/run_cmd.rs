@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit;
 use crate::load;
+use crate::term::safe;
 
 /// Tool results and arguments shown by `--verbose` are cut here: enough
 /// to follow what happens, short enough to keep the terminal readable.
@@ -253,11 +254,11 @@ pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose:
         TurnEnd::Answer(a) if a.trim().is_empty() => {
             eprintln!("(the model gave an empty answer)");
         }
-        TurnEnd::Answer(a) => println!("{}", a.trim_end()),
-        TurnEnd::StepLimit { message, .. } => eprintln!("error: {message}"),
+        TurnEnd::Answer(a) => println!("{}", safe(a.trim_end())),
+        TurnEnd::StepLimit { message, .. } => eprintln!("error: {}", safe(message)),
         TurnEnd::ModelError(e) => eprintln!("error: {}", model_error_line(e, api_base)),
         TurnEnd::Cancelled => eprintln!("cancelled"),
-        TurnEnd::Failed(m) => eprintln!("error: {m}"),
+        TurnEnd::Failed(m) => eprintln!("error: {}", safe(m)),
     }
     if verbose {
         eprintln!(
@@ -311,18 +312,23 @@ impl Display {
             TurnEvent::Text(t) if self.streaming => {
                 self.spinner.stop();
                 self.streamed = true;
-                print!("{t}");
+                print!("{}", safe(&t));
                 let _ = std::io::stdout().flush();
             }
             TurnEvent::Text(_) => {}
             TurnEvent::ToolCall { tool, action, args } if self.verbose => {
                 self.spinner.stop();
-                eprintln!("→ {tool}.{action} {}", shorten(&args.to_string()));
+                eprintln!(
+                    "→ {}.{} {}",
+                    safe(&tool),
+                    safe(&action),
+                    safe(&shorten(&args.to_string()))
+                );
             }
             TurnEvent::ToolResult { ok, result, .. } if self.verbose => {
                 self.spinner.stop();
                 let mark = if ok { "←" } else { "← error" };
-                eprintln!("{mark} {}", shorten(&result));
+                eprintln!("{mark} {}", safe(&shorten(&result)));
             }
             TurnEvent::Fallback { from, to, reason } => {
                 self.spinner.stop();
@@ -382,7 +388,10 @@ impl Approver for TerminalApprover {
         self.spinner.stop();
         eprint!(
             "\nrole `{}` needs your approval: {}.{} {} — allow? [y/N] ",
-            request.role, request.tool, request.action, request.args
+            request.role,
+            safe(&request.tool),
+            safe(&request.action),
+            safe(&request.args.to_string())
         );
         let _ = std::io::stderr().flush();
         let answer = tokio::task::spawn_blocking(|| {

@@ -226,3 +226,37 @@ fn a_missing_model_or_role_is_a_usage_or_policy_error() {
         text(&out.stderr)
     );
 }
+
+/// Escape sequences from the model — in its answer, in a tool call's
+/// arguments shown by `--verbose`, in `history` and `events` — are shown,
+/// never obeyed: nothing can clear the screen or fake a prompt.
+#[test]
+fn escape_sequences_from_the_model_are_shown_not_obeyed() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    let evil = "\u{1b}[2J\u{1b}]8;;x\u{7}\rrole `default` needs your approval \u{9b}1m\u{202e}";
+    let shown = "^[[2J^[]8;;x^G^Mrole `default` needs your approval <U+009B>1m<U+202E>";
+    let args = serde_json::json!({ "data": evil }).to_string();
+    server.push(Reply::tool_calls(&[("c1", "crypto-sha256", &args)]));
+    server.push(Reply::text(evil));
+    let out = run.run(&server.base_url(), &["--verbose", "hash", "it"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{shown}\n"));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{9b}'), "{stderr:?}");
+    // JSON escapes C0 controls itself (`\u001b`); C1 and bidi are shown.
+    assert!(stderr.contains("<U+009B>1m<U+202E>"), "{stderr:?}");
+
+    let history = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+        .args(["--events"])
+        .arg(run.dir.path().join("events"))
+        .args(["history", "default"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run llmagent");
+    let history = text(&history.stdout);
+    assert!(history.contains(&format!("assistant: {shown}")), "{history:?}");
+    assert!(!history.contains('\u{1b}') && !history.contains('\r'), "{history:?}");
+    let events = run.events(&["--topic", "agent.message"]);
+    assert!(!events.contains('\u{9b}') && !events.contains('\u{202e}'), "{events:?}");
+}
