@@ -270,6 +270,7 @@ tools = ["testbed"]
 /// full), calls are refused with `audit_unavailable` and nothing runs.
 /// The journal's last page may still hold a few calls' events when the
 /// disk fills, so the refusal comes at the first call that does not fit.
+#[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
     let Some((fs, rt, _store)) = on_a_small_fs(AUDITED) else {
@@ -299,6 +300,7 @@ fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
 
 /// `[events] on_failure = "continue"` is the operator's explicit choice to
 /// run calls the log cannot show.
+#[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn on_failure_continue_runs_the_call_although_the_store_cannot_record() {
     let policy = format!("{AUDITED}[events]\non_failure = \"continue\"\n");

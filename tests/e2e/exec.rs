@@ -180,6 +180,7 @@ fn live_in_session(sid: u32) -> Vec<String> {
     live
 }
 
+#[cfg_attr(not(llmagent_landlock), ignore = "needs a kernel with Landlock")]
 #[test]
 fn landlock_confines_bash_to_the_roles_fs_grants() {
     if !landlock_or_skip("landlock_confines_bash_to_the_roles_fs_grants") {

@@ -50,6 +50,7 @@ impl Drop for Bus {
     }
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn status_on_a_bus_without_systemd_is_unavailable_and_policy_decides_first() {
     let Some(bus) = Bus::start() else { return };

@@ -243,7 +243,10 @@ fn escape_sequences_from_the_model_are_shown_not_obeyed() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), format!("{shown}\n"));
     let stderr = text(&out.stderr);
-    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{9b}'), "{stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{9b}'),
+        "{stderr:?}"
+    );
     // JSON escapes C0 controls itself (`\u001b`); C1 and bidi are shown.
     assert!(stderr.contains("<U+009B>1m<U+202E>"), "{stderr:?}");
 
@@ -255,8 +258,17 @@ fn escape_sequences_from_the_model_are_shown_not_obeyed() {
         .output()
         .expect("run llmagent");
     let history = text(&history.stdout);
-    assert!(history.contains(&format!("assistant: {shown}")), "{history:?}");
-    assert!(!history.contains('\u{1b}') && !history.contains('\r'), "{history:?}");
+    assert!(
+        history.contains(&format!("assistant: {shown}")),
+        "{history:?}"
+    );
+    assert!(
+        !history.contains('\u{1b}') && !history.contains('\r'),
+        "{history:?}"
+    );
     let events = run.events(&["--topic", "agent.message"]);
-    assert!(!events.contains('\u{9b}') && !events.contains('\u{202e}'), "{events:?}");
+    assert!(
+        !events.contains('\u{9b}') && !events.contains('\u{202e}'),
+        "{events:?}"
+    );
 }

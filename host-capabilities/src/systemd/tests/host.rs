@@ -33,6 +33,7 @@ fn served(
     Some((daemon, double, caps, sink))
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn list_answers_running_services_the_role_covers() {
     let Some((_d, _s, mut caps, sink)) = served("list", &["*.service"], ALL) else {
@@ -77,6 +78,7 @@ fn list_answers_running_services_the_role_covers() {
     );
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn status_answers_unit_and_service_properties_as_text() {
     let Some((_d, _s, mut caps, sink)) = served("status", &["nginx.service", "ghost.service"], ALL)
@@ -115,6 +117,7 @@ fn status_answers_unit_and_service_properties_as_text() {
     );
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn start_waits_for_the_job_and_a_failing_job_says_failed() {
     let Some((_d, _s, mut caps, _)) = served("start", &["*.service"], ALL) else {
@@ -148,6 +151,7 @@ fn start_waits_for_the_job_and_a_failing_job_says_failed() {
     );
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_job_that_never_ends_is_a_timeout() {
     let Some((_d, _s, mut caps, _)) = served("timeout", &["*.service"], ALL) else {
@@ -165,6 +169,7 @@ fn a_job_that_never_ends_is_a_timeout() {
 }
 
 /// Issue 15: the job wait took its timeout from the tool, uncapped.
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn the_job_wait_is_capped_by_the_roles_timeout() {
     let Some(daemon) = DbusDaemon::start("wait_cap") else {
@@ -190,6 +195,7 @@ fn the_job_wait_is_capped_by_the_roles_timeout() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_unit_or_action_outside_the_policy_is_denied_naming_the_key() {
     let Some((_d, _s, mut caps, sink)) = served("denied", &["nginx.service"], &["status"]) else {
@@ -246,6 +252,7 @@ fn an_invalid_unit_name_is_refused_before_policy_and_bus() {
     assert_eq!(sink.seen(), []);
 }
 
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_bus_without_systemd_is_unsupported() {
     let Some(daemon) = DbusDaemon::start("no systemd") else {

@@ -5,6 +5,7 @@
 use super::*;
 use crate::bindings::systemd::Host;
 
+#[cfg_attr(not(llmagent_systemd), ignore = "needs systemd as PID 1")]
 #[test]
 fn status_of_a_real_unit_on_the_system_bus() {
     if !std::path::Path::new("/run/systemd/system").exists() {
