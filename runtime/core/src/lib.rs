@@ -30,6 +30,7 @@ mod error;
 mod outcome;
 mod reason;
 mod record;
+mod redact;
 mod registry;
 mod runtime;
 mod sandbox;

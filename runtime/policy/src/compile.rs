@@ -120,6 +120,7 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
         .enumerate()
         .map(|(i, t)| PolicyTest::compile(&cx, i, t, &roles, &known))
         .collect::<Result<Vec<_>, _>>()?;
+    let redact = crate::redact::RedactRules::compile(&cx, &raw.redact)?;
     Ok(Policy {
         version,
         defaults,
@@ -127,6 +128,7 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
         roles,
         agents,
         tests,
+        redact,
         origin: origin.to_path_buf(),
     })
 }

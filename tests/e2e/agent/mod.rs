@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::harness::Env;
 
 mod failures;
+mod hostile;
 mod protocols;
 mod session;
 
@@ -46,8 +47,13 @@ pub(super) struct Rig {
 
 impl Rig {
     pub(super) fn new() -> Self {
+        Self::with_policy(POLICY)
+    }
+
+    /// A rig over another policy (same placeholders as [`Env::new`]).
+    pub(super) fn with_policy(policy: &str) -> Self {
         Self {
-            env: Env::new(POLICY),
+            env: Env::new(policy),
             server: ModelServer::start(),
         }
     }

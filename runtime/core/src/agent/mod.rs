@@ -17,29 +17,36 @@
 //! ([`AgentHandle`]): prompts sent to it run one at a time, in order.
 //!
 //! What the model sees of tool results is sealed: secrets a tool returns
-//! (a `private_key`, the key from `crypto generate_key`) are replaced by
-//! handles kept in the agent's memory, and handles the model passes back
-//! are swapped for the secrets just before the tool runs. Secrets never
-//! reach the model or the disk.
+//! (a `private_key`, the key from `crypto generate_key`, any field named
+//! like a secret) are replaced by handles kept in the agent's memory
+//! ([`crate::redact`]), and a handle the model passes back is swapped for
+//! the secret just before the tool runs — only into an argument the
+//! tool's schema declares a secret input (`"writeOnly": true`; see
+//! `secrets`). Secrets never reach the model, the disk or a log.
+//!
+//! What the model sends is bounded before it becomes an event or a
+//! request (`bounds`): names, argument sizes and depth, and the calls of
+//! one reply (`max_calls_per_reply`).
 
 mod approval;
+mod bounds;
 mod history;
 mod prompt;
 mod protocol;
+mod secrets;
 mod settings;
 mod turn;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use llmagent_events::{Events, StoreRole};
 use llmagent_llm::{LlmClient, Message};
 use llmagent_policy::ToolProtocol;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::RuntimeError;
+use crate::redact::Redactor;
 use crate::runtime::Runtime;
 
 pub use approval::{ApprovalRequest, Approver, DenyApprovals};
@@ -114,7 +121,11 @@ pub struct Agent {
     names: FunctionNames,
     history: Vec<Message>,
     /// Secrets sealed out of tool results, by handle.
-    vault: HashMap<String, Value>,
+    vault: secrets::Vault,
+    /// What of a tool's answer is sealed or redacted.
+    redactor: Redactor,
+    /// Which fields of the offered actions accept handles (for messages).
+    secret_inputs: String,
 }
 
 impl Agent {
@@ -137,6 +148,8 @@ impl Agent {
             role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
         });
         let names = FunctionNames::new(&offered);
+        let secret_inputs = secrets::secret_inputs(&offered);
+        let redactor = Redactor::new(&runtime.policy().redact);
         let history = match &events {
             Some(ev) if ev.store().role() == StoreRole::Owner => {
                 let stored = ev
@@ -174,7 +187,9 @@ impl Agent {
             offered,
             names,
             history,
-            vault: HashMap::new(),
+            vault: secrets::Vault::default(),
+            redactor,
+            secret_inputs,
         })
     }
 
