@@ -235,6 +235,41 @@ fn a_missing_model_or_role_is_a_usage_or_policy_error() {
 }
 
 #[test]
+fn a_second_process_running_the_same_agent_is_refused_naming_the_first() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    server.push(Reply::Hang);
+    let mut first = llmagent(&run.run_args(&server.base_url(), &["first"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the first llmagent");
+    // The first is asking the model (which never answers): it holds the agent.
+    let asked = server.wait_for_requests(1, std::time::Duration::from_secs(120));
+    assert_eq!(asked.len(), 1, "the first run never asked the model");
+    let out = run.run(&server.base_url(), &["second"]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: agent `default` is already running in process {}; one agent's conversation has one writer: stop it first, or run this one with another name (--name)\n",
+            first.id()
+        )
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the second never asked the model"
+    );
+    // Killed, the first holds nothing: the next run goes ahead.
+    server.push(Reply::text("third"));
+    let out = run.run(&server.base_url(), &["third"]);
+    assert_eq!(text(&out.stdout), "third\n", "{}", text(&out.stderr));
+}
+
+#[test]
 fn a_70000_character_tool_name_is_refused_and_the_log_stays_readable() {
     let run = Run::new();
     let server = ModelServer::start();

@@ -309,3 +309,31 @@ async fn arguments_126_deep_or_too_large_are_invalid_args_and_the_log_reads_back
     );
     next_prompt_works(&rig, &mut json_agent).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_agent_of_the_same_name_is_refused_until_the_first_is_gone() {
+    let rig = Rig::new();
+    let first = rig.agent("default", ToolProtocol::Native);
+    let client = OpenAiClient::new(rig.config()).expect("client");
+    let second = Agent::new(
+        rig.env.runtime.clone(),
+        Arc::new(client),
+        AgentSettings::new("tester", "default", "scripted-model"),
+        Some(Events::new(rig.env.store.clone())),
+        Arc::new(DenyApprovals),
+    );
+    let Err(e) = second else {
+        panic!("a second writer of `tester` was let in")
+    };
+    assert_eq!(e.code(), "agent.locked");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "agent `tester` is already running in process {}; one agent's conversation has one writer: stop it first, or run this one with another name (--name)",
+            std::process::id()
+        )
+    );
+    drop(first);
+    let mut again = rig.agent("default", ToolProtocol::Native);
+    next_prompt_works(&rig, &mut again).await;
+}

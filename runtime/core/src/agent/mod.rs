@@ -31,6 +31,7 @@
 mod approval;
 mod bounds;
 mod history;
+mod lock;
 mod prompt;
 mod protocol;
 mod secrets;
@@ -50,6 +51,8 @@ use crate::redact::Redactor;
 use crate::runtime::Runtime;
 
 pub use approval::{ApprovalRequest, Approver, DenyApprovals};
+use lock::AgentLock;
+pub use lock::LockError;
 pub use prompt::DEFAULT_PROMPT;
 use protocol::{FunctionNames, Offered};
 pub use settings::{AgentSettings, DEFAULT_API_BASE, Overrides, ResolvedAgent, SettingsError};
@@ -74,17 +77,24 @@ pub enum AgentError {
     /// The agent's task is gone (stopped, or failed).
     #[error("agent `{0}` is not running")]
     Stopped(String),
+    /// Another agent of the same name (in this process or another) is
+    /// writing its conversation.
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 impl AgentError {
     /// The stable code of this error: the runtime's own code for
     /// [`AgentError::Runtime`] (see [`RuntimeError::code`]),
-    /// `agent.history` or `agent.stopped`.
+    /// `agent.history`, `agent.stopped`, `agent.locked` (another process
+    /// runs this agent) or `agent.lock_io`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Runtime(e) => e.code(),
             Self::History { .. } => "agent.history",
             Self::Stopped(_) => "agent.stopped",
+            Self::Locked(LockError::Busy { .. }) => "agent.locked",
+            Self::Locked(LockError::Io { .. }) => "agent.lock_io",
         }
     }
 }
@@ -126,11 +136,15 @@ pub struct Agent {
     redactor: Redactor,
     /// Which fields of the offered actions accept handles (for messages).
     secret_inputs: String,
+    /// Held while the agent lives: one writer per agent's conversation.
+    _lock: Option<AgentLock>,
 }
 
 impl Agent {
     /// An agent under `settings.role`, continuing its conversation from
-    /// the event store when `events` is given. When another process owns
+    /// the event store when `events` is given. With a store, the agent
+    /// holds its name's lock there while it lives: a second agent of the
+    /// same name is refused ([`AgentError::Locked`], naming the pid). When another process owns
     /// the store, the conversation cannot be read: the agent starts afresh
     /// and says so in the log.
     pub fn new(
@@ -144,6 +158,10 @@ impl Agent {
             .policy()
             .role(&settings.role)
             .map_err(|e| AgentError::Runtime(Box::new(RuntimeError::from(e))))?;
+        let lock = match &events {
+            Some(ev) => Some(AgentLock::acquire(ev.store().path(), &settings.name)?),
+            None => None,
+        };
         let offered = protocol::offered(runtime.tools(), |tool, action| {
             role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
         });
@@ -190,6 +208,7 @@ impl Agent {
             vault: secrets::Vault::default(),
             redactor,
             secret_inputs,
+            _lock: lock,
         })
     }
 
