@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::outcome::{CallOutcome, CallRequest};
 use crate::reason::Reason;
+use crate::redact::Unsealed;
 
 /// A top-level string argument longer than this is cut in the stored
 /// event (the predecessor's rule), so a large payload does not bloat the
@@ -78,6 +79,9 @@ type DecisionKey = (String, String, String, &'static str);
 pub(crate) struct CallSink {
     inner: std::sync::Arc<dyn Sink>,
     seen: std::sync::Mutex<CallDecisions>,
+    /// Secrets unsealed into the call: a decision's target that holds one
+    /// (a tool passing a key on as a path) is passed on scrubbed.
+    secrets: Unsealed,
 }
 
 #[derive(Default)]
@@ -90,10 +94,11 @@ struct CallDecisions {
 }
 
 impl CallSink {
-    pub(crate) fn new(inner: std::sync::Arc<dyn Sink>) -> Self {
+    pub(crate) fn new(inner: std::sync::Arc<dyn Sink>, secrets: Unsealed) -> Self {
         Self {
             inner,
             seen: std::sync::Mutex::default(),
+            secrets,
         }
     }
 
@@ -134,6 +139,11 @@ impl CallSink {
 
 impl Sink for CallSink {
     fn decision(&self, d: &Decision<'_>) {
+        let scrubbed = self.secrets.scrub(d.target);
+        let d = &Decision {
+            target: &scrubbed,
+            ..d.clone()
+        };
         let (Subject::Capability(name) | Subject::Tool(name)) = d.subject;
         let verdict = match d.ruling.verdict() {
             host_capabilities::Verdict::Allow => "allow",
@@ -304,13 +314,17 @@ mod tests {
         );
     }
 
-    /// Counts what reaches it.
+    /// Counts what reaches it, and keeps the second target.
     #[derive(Default)]
-    struct Count(std::sync::atomic::AtomicUsize);
+    struct Count(std::sync::atomic::AtomicUsize, std::sync::Mutex<String>);
 
     impl host_capabilities::Sink for Count {
-        fn decision(&self, _: &Decision<'_>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        fn decision(&self, d: &Decision<'_>) {
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 1
+                && let Ok(mut t) = self.1.lock()
+            {
+                *t = d.target.to_owned();
+            }
         }
     }
 
@@ -323,12 +337,15 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         let events = llmagent_events::Events::new(store.clone());
         let inner = std::sync::Arc::new(Count::default());
-        let sink = super::CallSink::new(inner.clone());
+        let mut secrets = crate::redact::Unsealed::default();
+        secrets.push(&json!("SEED"));
+        let sink = super::CallSink::new(inner.clone(), secrets);
         let deny = Ruling::deny("add it");
         for _ in 0..10_000 {
             sink.decision(&Decision::capability("fs", "read", "/etc/shadow", &deny));
         }
-        for i in 0..300 {
+        sink.decision(&Decision::capability("fs", "read", "/k/SEED", &deny));
+        for i in 0..299 {
             let target = format!("/etc/f{i}");
             sink.decision(&Decision::capability("fs", "read", &target, &deny));
         }
@@ -338,6 +355,10 @@ mod tests {
         let recorded = store.for_topic("policy.decision").unwrap_or_default();
         assert_eq!(recorded.len(), 1);
         assert_eq!(recorded[0].kind, "decisions_counted");
+        assert_eq!(
+            inner.1.lock().map(|t| t.clone()).unwrap_or_default(),
+            "/k/[redacted]"
+        );
         assert_eq!(
             recorded[0].data,
             json!({"tool": "t", "action": "probe", "repeated": 9_999 + 45, "unlisted": 45,

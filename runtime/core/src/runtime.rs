@@ -272,7 +272,10 @@ impl Runtime {
             }
             Ruling::Approve { .. } | Ruling::Allow { .. } => {}
         }
-        let sink = Arc::new(record::CallSink::new(Arc::clone(&inner.sink)));
+        let sink = Arc::new(record::CallSink::new(
+            Arc::clone(&inner.sink),
+            request.secrets.clone(),
+        ));
         let raw = sandbox::invoke(
             inner.engine.engine(),
             &tool.pre,

@@ -104,7 +104,11 @@ pub(crate) fn spec() -> Spec {
         )
         .action(
             Action::new("hmac", HMAC)
-                .required("key", secret_string(), "Secret key text, or a secret handle")
+                .required(
+                    "key",
+                    secret_string(),
+                    "Secret key text, or a secret handle",
+                )
                 .required("data", string(), "Text to authenticate")
                 .optional("encoding", encoding(Some("base16")), "How to write the MAC"),
         )
