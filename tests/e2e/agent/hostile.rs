@@ -242,10 +242,19 @@ async fn two_thousand_calls_in_one_reply_run_sixteen_and_count_as_steps() {
     );
     assert_eq!(
         shown[16]["error"]["message"],
-        "this reply asked for 2000 calls; only the first 16 ran (max_calls_per_reply of agent `tester`), and this one, call 17, did not"
+        "this reply asked for 2000 calls; only the first 16 ran (max_calls_per_reply of agent `tester`), and this one, call 17, did not, nor did any after it"
+    );
+    assert_eq!(
+        shown[1999]["error"]["message"],
+        "not run: only the first 16 calls of a reply run"
     );
     assert_eq!(rig.events_of("tool.crypto").len(), 16);
-    eprintln!("2000 calls in one reply: turn took {took:?}");
+    let sent = rig.bodies()[1].to_string().len();
+    eprintln!("2000 calls in one reply: turn took {took:?}; the next request was {sent} bytes");
+    assert!(
+        sent < 1 << 20,
+        "the answers to a flood stay small: {sent} bytes"
+    );
     rig.server
         .always(Reply::status(500, "model script exhausted"));
     next_prompt_works(&rig, &mut agent).await;

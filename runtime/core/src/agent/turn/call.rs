@@ -23,21 +23,26 @@ impl Turn<'_> {
         let asked = calls.len();
         for (i, call) in calls.into_iter().enumerate() {
             if i >= per_reply {
-                // Answered without running, and without a note of its own
-                // in the log beyond its answer.
-                let result = protocol::feedback(
-                    &Err(ToolFailure::new(
+                // Answered without running. The first says why and what to
+                // do; the others say only that they did not run, so that a
+                // flood of calls does not become a flood of text.
+                let failure = if i == per_reply {
+                    ToolFailure::new(
                         Reason::TooManyCalls,
                         format!(
-                            "this reply asked for {asked} calls; only the first {per_reply} ran (max_calls_per_reply of agent `{}`), and this one, call {}, did not",
+                            "this reply asked for {asked} calls; only the first {per_reply} ran (max_calls_per_reply of agent `{}`), and this one, call {}, did not, nor did any after it",
                             self.agent.settings.name,
                             i + 1
                         ),
                     )
-                    .suggestion(format!("make at most {per_reply} calls in one reply; ask again for the calls that did not run if they are still needed"))),
-                    max_bytes,
-                );
-                let message = call.answer(result);
+                    .suggestion(format!("make at most {per_reply} calls in one reply; ask again for the calls that did not run if they are still needed"))
+                } else {
+                    ToolFailure::new(
+                        Reason::TooManyCalls,
+                        format!("not run: only the first {per_reply} calls of a reply run"),
+                    )
+                };
+                let message = call.answer(protocol::feedback(&Err(failure), max_bytes));
                 self.agent.push(message);
                 continue;
             }
