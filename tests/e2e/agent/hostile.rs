@@ -346,3 +346,92 @@ async fn a_second_agent_of_the_same_name_is_refused_until_the_first_is_gone() {
     let mut again = rig.agent("default", ToolProtocol::Native);
     next_prompt_works(&rig, &mut again).await;
 }
+
+const PROC: &str = r#"
+version = 1
+[roles.default]
+tools = ["proc"]
+[roles.default.proc]
+list = true
+info = "all"
+"#;
+
+/// A process of another user (`nobody`), killed when dropped.
+struct Stranger(std::process::Child);
+
+impl Drop for Stranger {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_command_line_is_redacted_for_the_model_and_ours_is_not() {
+    if std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .ok()
+        != Some(0)
+    {
+        eprintln!(
+            "SKIPPED another_users_command_line_is_redacted…: needs root to start a process as nobody"
+        );
+        return;
+    }
+    let stranger = Stranger(
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "2718.28s",
+            ])
+            .spawn()
+            .expect("start a process as nobody"),
+    );
+    let pid = stranger.0.id();
+    // Until setpriv has become sleep as nobody.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep"))
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rig = Rig::with_policy(PROC);
+    let mut settings = AgentSettings::new("tester", "default", "scripted-model");
+    settings.protocol = ToolProtocol::Native;
+    settings.max_result_bytes = 1 << 20;
+    let mut agent = rig.agent_from(settings, rig.config(), Arc::new(DenyApprovals));
+    let info = json!({"pid": pid}).to_string();
+    let mine = json!({"pid": std::process::id()}).to_string();
+    rig.server.push(Reply::tool_calls(&[
+        ("l", "proc-list", "{}"),
+        ("i", "proc-info", &info),
+        ("m", "proc-info", &mine),
+    ]));
+    rig.server.push(Reply::text("seen"));
+    ask(&mut agent, "what runs?").await;
+    let shown = results(&rig, 1);
+    let listed = shown[0]["output"].as_array().cloned().unwrap_or_default();
+    let entry = |p: u32| listed.iter().find(|e| e["pid"] == json!(p)).cloned();
+    assert_eq!(
+        entry(pid).map(|e| (e["user"].clone(), e["cmd"].clone())),
+        Some((json!("nobody"), json!("[redacted]")))
+    );
+    let own = entry(std::process::id()).map(|e| e["cmd"].clone());
+    assert!(
+        own.as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.contains("e2e")),
+        "{own:?}"
+    );
+    assert_eq!(
+        shown[1]["output"]["cmdline"], "[redacted]",
+        "{:?}",
+        shown[1]
+    );
+    assert!(shown[2]["output"]["cmdline"].is_array(), "{:?}", shown[2]);
+    assert_nowhere(&rig, &["2718.28"]);
+    drop(stranger);
+}

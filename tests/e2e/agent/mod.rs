@@ -85,10 +85,20 @@ impl Rig {
         approver: Arc<dyn Approver>,
         stream: bool,
     ) -> Agent {
-        let client = OpenAiClient::new(config).expect("client");
         let mut settings = AgentSettings::new("tester", role, "scripted-model");
         settings.protocol = protocol;
         settings.stream = stream;
+        self.agent_from(settings, config, approver)
+    }
+
+    /// An agent with exactly these settings.
+    pub(super) fn agent_from(
+        &self,
+        settings: AgentSettings,
+        config: ClientConfig,
+        approver: Arc<dyn Approver>,
+    ) -> Agent {
+        let client = OpenAiClient::new(config).expect("client");
         let events = Events::new(self.env.store.clone());
         Agent::new(
             self.env.runtime.clone(),
