@@ -435,3 +435,53 @@ async fn another_users_command_line_is_redacted_for_the_model_and_ours_is_not() 
     assert_nowhere(&rig, &["2718.28"]);
     drop(stranger);
 }
+
+const PROBE: &str = r#"
+version = 1
+[tools.testbed]
+path = "{testbed}"
+[roles.default]
+tools = ["testbed.probe"]
+[roles.default.fs]
+read = ["{dir}/**"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_repeating_a_denied_request_costs_one_decision_event_and_a_count() {
+    let rig = Rig::with_policy(PROBE);
+    let mut agent = rig.agent("default", ToolProtocol::Native);
+    let probe = json!({"path": "/etc/shadow", "times": 10_000}).to_string();
+    rig.server
+        .push(Reply::tool_calls(&[("p", "testbed-probe", &probe)]));
+    rig.server.push(Reply::text("refused"));
+    let started = std::time::Instant::now();
+    ask(&mut agent, "probe").await;
+    let took = started.elapsed();
+    let shown = results(&rig, 1);
+    assert_eq!(shown[0]["output"], 10_000, "{:?}", shown[0]);
+    let decisions = rig.env.store.for_topic("policy.decision").expect("query");
+    let kinds: Vec<(&str, Option<&str>)> = decisions
+        .iter()
+        .map(|e| (e.kind.as_str(), e.data["capability"].as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("decision", None),
+            ("decision", Some("fs")),
+            ("decisions_counted", None)
+        ]
+    );
+    assert_eq!(
+        (
+            &decisions[2].data["repeated"],
+            &decisions[2].data["counts"][0]["count"],
+            &decisions[2].data["counts"][0]["verdict"]
+        ),
+        (&json!(9_999), &json!(10_000), &json!("deny"))
+    );
+    eprintln!(
+        "10,000 denied requests in one call: turn took {took:?}, {} events in all",
+        rig.env.events().len()
+    );
+}
