@@ -1,6 +1,9 @@
-//! The calls a reply asks for: each decided once by the runtime, approved
-//! by a human when the ruling asks for it, run in the sandbox, and its
-//! result sealed (secrets become handles) before the model sees it.
+//! The calls a reply asks for: at most `max_calls_per_reply` of them run
+//! (the rest are answered `too_many_calls`); each has its secret handles
+//! unsealed only where its schema allows, is decided once by the runtime,
+//! approved by a human when the ruling asks for it, run in the sandbox,
+//! and its result sealed and redacted ([`crate::redact`]) before the model
+//! sees it.
 
 use llmagent_events::names;
 use llmagent_policy::Verdict;
