@@ -35,6 +35,10 @@ impl Run {
     }
 
     fn run(&self, base: &str, extra: &[&str]) -> Output {
+        command(&self.run_args(base, extra))
+    }
+
+    fn run_args(&self, base: &str, extra: &[&str]) -> Vec<String> {
         let events = self.dir.path().join("events");
         let mut args: Vec<String> = vec![
             "--events".into(),
@@ -52,7 +56,7 @@ impl Run {
             "0".into(),
         ];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        command(&args)
+        args
     }
 
     fn events(&self, args: &[&str]) -> String {
@@ -67,8 +71,12 @@ impl Run {
 }
 
 fn command(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(args)
+    llmagent(args).output().expect("run llmagent")
+}
+
+fn llmagent(args: &[String]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmagent"));
+    cmd.args(args)
         .env(
             "XDG_CACHE_HOME",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
@@ -76,9 +84,8 @@ fn command(args: &[String]) -> Output {
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("LLMAGENT_MODEL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run llmagent")
+        .stdin(Stdio::null());
+    cmd
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -271,4 +278,76 @@ fn escape_sequences_from_the_model_are_shown_not_obeyed() {
         !events.contains('\u{9b}') && !events.contains('\u{202e}'),
         "{events:?}"
     );
+}
+
+#[test]
+fn a_second_process_running_the_same_agent_is_refused_naming_the_first() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    server.push(Reply::Hang);
+    let mut first = llmagent(&run.run_args(&server.base_url(), &["first"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the first llmagent");
+    // The first is asking the model (which never answers): it holds the agent.
+    let asked = server.wait_for_requests(1, std::time::Duration::from_secs(120));
+    assert_eq!(asked.len(), 1, "the first run never asked the model");
+    let out = run.run(&server.base_url(), &["second"]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: agent `default` is already running in process {}; one agent's conversation has one writer: stop it first, or run this one with another name (--name)\n",
+            first.id()
+        )
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the second never asked the model"
+    );
+    // Killed, the first holds nothing: the next run goes ahead.
+    server.push(Reply::text("third"));
+    let out = run.run(&server.base_url(), &["third"]);
+    assert_eq!(text(&out.stdout), "third\n", "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_70000_character_tool_name_is_refused_and_the_log_stays_readable() {
+    let run = Run::new();
+    let server = ModelServer::start();
+    let name = "t".repeat(70_000);
+    server.push(Reply::tool_calls(&[("c", &name, "{}")]));
+    server.push(Reply::text("no such tool"));
+    let out = run.run(&server.base_url(), &["call", "it"]);
+    assert_eq!(text(&out.stdout), "no such tool\n", "{}", text(&out.stderr));
+    server.push(Reply::text("still here"));
+    let out = run.run(&server.base_url(), &["again"]);
+    assert_eq!(text(&out.stdout), "still here\n", "{}", text(&out.stderr));
+    let mut all = vec![
+        "--events".to_owned(),
+        run.dir.path().join("events").display().to_string(),
+        "events".to_owned(),
+        "--json".to_owned(),
+    ];
+    let out = command(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one event per line"))
+        .collect();
+    let refused = lines
+        .iter()
+        .filter(|e| e["topic"] == "agent.message" && e["data"]["role"] == "tool")
+        .filter_map(|e| e["data"]["content"].as_str())
+        .collect::<Vec<_>>();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("invalid_tool"), "{}", refused[0]);
+    assert!(!text(&out.stdout).contains(&"t".repeat(200)));
+    all.pop();
+    let out = command(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

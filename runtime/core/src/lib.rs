@@ -30,14 +30,15 @@ mod error;
 mod outcome;
 mod reason;
 mod record;
+mod redact;
 mod registry;
 mod runtime;
 mod sandbox;
 
 pub use agent::{
     Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_API_BASE,
-    DEFAULT_PROMPT, DenyApprovals, Overrides, ResolvedAgent, SettingsError, TurnEnd, TurnEvent,
-    TurnOutcome,
+    DEFAULT_PROMPT, DenyApprovals, LockError, Overrides, ResolvedAgent, SettingsError, TurnEnd,
+    TurnEvent, TurnOutcome,
 };
 pub use builtin::{BUILTINS, Builtin, builtin_names};
 pub use cache::CacheOutcome;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::reason::Reason;
+use crate::redact::Unsealed;
 
 /// One tool call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,13 @@ pub struct CallRequest {
     /// listed in the role's `approve`; without it they answer
     /// `approval_required`.
     pub approved: bool,
+    /// The arguments as they are recorded, when they differ from
+    /// `args_json`: secrets unsealed into the call are recorded as the
+    /// handles the model passed.
+    pub(crate) recorded_args: Option<String>,
+    /// The secrets unsealed into `args_json`, so that no record of the
+    /// call (an error message, the tool's stdout) carries them.
+    pub(crate) secrets: Unsealed,
 }
 
 impl CallRequest {
@@ -34,7 +42,25 @@ impl CallRequest {
             action: action.to_owned(),
             args_json: args_json.to_owned(),
             approved: false,
+            recorded_args: None,
+            secrets: Unsealed::default(),
         }
+    }
+
+    /// The call as its records show it: `recorded_args` (the handles the
+    /// model passed, redacted) instead of `args_json`, into which
+    /// `secrets` were unsealed.
+    pub(crate) fn recorded_as(mut self, recorded_args: String, secrets: Unsealed) -> Self {
+        if recorded_args != self.args_json {
+            self.recorded_args = Some(recorded_args);
+        }
+        self.secrets = secrets;
+        self
+    }
+
+    /// The arguments as records show them.
+    pub(crate) fn recorded_args(&self) -> &str {
+        self.recorded_args.as_deref().unwrap_or(&self.args_json)
     }
 }
 

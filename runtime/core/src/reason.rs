@@ -35,6 +35,8 @@ pub enum Reason {
     TooBusy,
     /// The model repeated the call it had just made.
     RepeatedCall,
+    /// The reply asked for more calls than the agent's `max_calls_per_reply`.
+    TooManyCalls,
     /// The turn was cancelled before the call ran.
     Cancelled,
     /// The agent stopped before the call finished.
@@ -61,6 +63,7 @@ impl Reason {
         Self::InvalidOutput,
         Self::TooBusy,
         Self::RepeatedCall,
+        Self::TooManyCalls,
         Self::Cancelled,
         Self::Interrupted,
         Self::RuntimeError,
@@ -83,6 +86,7 @@ impl Reason {
             Self::InvalidOutput => "invalid_output",
             Self::TooBusy => "too_busy",
             Self::RepeatedCall => "repeated_call",
+            Self::TooManyCalls => "too_many_calls",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
             Self::RuntimeError => "runtime_error",
@@ -111,6 +115,9 @@ impl Reason {
             Self::TooBusy => "256 tool calls were already running; nothing was started",
             Self::RepeatedCall => {
                 "the model repeated the call it had just made; its result is the previous message"
+            }
+            Self::TooManyCalls => {
+                "the reply asked for more calls than the agent's `max_calls_per_reply`; this one did not run"
             }
             Self::Cancelled => "the turn was cancelled before the call ran",
             Self::Interrupted => {

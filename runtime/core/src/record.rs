@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::outcome::{CallOutcome, CallRequest};
 use crate::reason::Reason;
+use crate::redact::Unsealed;
 
 /// A top-level string argument longer than this is cut in the stored
 /// event (the predecessor's rule), so a large payload does not bloat the
@@ -56,6 +57,132 @@ impl Sink for Tee {
     }
 }
 
+/// A call may record this many distinct capability decisions one by one;
+/// beyond them decisions are only counted. A tool that probes thousands of
+/// paths is still on record (in the count), without a flood of events.
+const MAX_DISTINCT_DECISIONS: usize = 256;
+
+/// The kind of the `policy.decision` event that records the decisions of
+/// a call that were counted rather than recorded one by one.
+const DECISIONS_COUNTED: &str = "decisions_counted";
+
+/// How many of the repeated decisions a summary lists by name.
+const MAX_LISTED_REPEATS: usize = 16;
+
+/// One decision as the per-call sink tells them apart.
+type DecisionKey = (String, String, String, &'static str);
+
+/// The capability decisions of one call: each distinct decision (subject,
+/// operation, target, verdict) is passed on once, up to
+/// [`MAX_DISTINCT_DECISIONS`]; repeats and the decisions beyond are counted
+/// and recorded once, when the call ends ([`CallSink::finish`]). A tool
+/// looping on a denied request therefore costs one event, not millions.
+pub(crate) struct CallSink {
+    inner: std::sync::Arc<dyn Sink>,
+    seen: std::sync::Mutex<CallDecisions>,
+    /// Secrets unsealed into the call: a decision's target that holds one
+    /// (a tool passing a key on as a path) is passed on scrubbed.
+    secrets: Unsealed,
+}
+
+#[derive(Default)]
+struct CallDecisions {
+    /// Distinct decisions passed on, in order, with how often each came.
+    counts: Vec<(DecisionKey, u64)>,
+    index: std::collections::HashMap<DecisionKey, usize>,
+    /// Decisions beyond the distinct limit, only counted.
+    unlisted: u64,
+}
+
+impl CallSink {
+    pub(crate) fn new(inner: std::sync::Arc<dyn Sink>, secrets: Unsealed) -> Self {
+        Self {
+            inner,
+            seen: std::sync::Mutex::default(),
+            secrets,
+        }
+    }
+
+    /// Records what was only counted during the call, if anything: one
+    /// `policy.decision` event of kind `decisions_counted` with `repeated`
+    /// (decisions not recorded one by one), `unlisted` (of those, how many
+    /// were beyond the distinct limit) and `counts` (the most repeated
+    /// decisions with their `count`).
+    pub(crate) fn finish(&self, events: &Events, request: &CallRequest) {
+        let Ok(seen) = self.seen.lock() else { return };
+        let repeats: u64 = seen.counts.iter().map(|(_, n)| n - 1).sum();
+        if repeats == 0 && seen.unlisted == 0 {
+            return;
+        }
+        let mut most: Vec<&(DecisionKey, u64)> =
+            seen.counts.iter().filter(|(_, n)| *n > 1).collect();
+        most.sort_by_key(|b| std::cmp::Reverse(b.1));
+        let counts: Vec<Value> = most
+            .iter()
+            .take(MAX_LISTED_REPEATS)
+            .map(|((subject, operation, target, verdict), n)| {
+                json!({"capability": subject, "operation": operation, "target": target, "verdict": verdict, "count": n})
+            })
+            .collect();
+        events.emit(
+            DECISIONS_COUNTED,
+            names::topic::POLICY_DECISION,
+            json!({
+                "tool": request.tool,
+                "action": request.action,
+                "repeated": repeats + seen.unlisted,
+                "unlisted": seen.unlisted,
+                "counts": counts,
+            }),
+        );
+    }
+}
+
+impl Sink for CallSink {
+    fn decision(&self, d: &Decision<'_>) {
+        let scrubbed = self.secrets.scrub(d.target);
+        let d = &Decision {
+            target: &scrubbed,
+            ..d.clone()
+        };
+        let (Subject::Capability(name) | Subject::Tool(name)) = d.subject;
+        let verdict = match d.ruling.verdict() {
+            host_capabilities::Verdict::Allow => "allow",
+            host_capabilities::Verdict::Approve => "approve",
+            host_capabilities::Verdict::Deny => "deny",
+        };
+        let key = (
+            name.to_owned(),
+            d.operation.to_owned(),
+            d.target.to_owned(),
+            verdict,
+        );
+        let first = match self.seen.lock() {
+            Ok(mut seen) => match seen.index.get(&key).copied() {
+                Some(i) => {
+                    seen.counts[i].1 += 1;
+                    false
+                }
+                None if seen.counts.len() >= MAX_DISTINCT_DECISIONS => {
+                    seen.unlisted += 1;
+                    false
+                }
+                None => {
+                    let i = seen.counts.len();
+                    seen.counts.push((key.clone(), 1));
+                    seen.index.insert(key, i);
+                    true
+                }
+            },
+            // A poisoned count must not silence the audit.
+            Err(_) => true,
+        };
+        if first {
+            self.inner.decision(d);
+        }
+    }
+}
+
 /// Records the tool-level decision of a call; `false` when the store could
 /// not (the failure is logged and counted by the store).
 pub(crate) fn decision(events: &Events, request: &CallRequest, ruling: &Ruling) -> bool {
@@ -83,22 +210,25 @@ pub(crate) fn invocation(events: &Events, request: &CallRequest, outcome: &CallO
     let mut data = names::invocation_data(
         &agent,
         &request.action,
-        sanitise(&request.args_json),
+        sanitise(request.recorded_args()),
         outcome.result.is_ok(),
         duration_ms,
     );
     if let Some(obj) = data.as_object_mut() {
+        // Secrets unsealed into the call are recorded as their handles (in
+        // the arguments above) and nowhere else, whatever the tool echoes.
+        let scrub = |text: &str| request.secrets.scrub(text);
         if let Err(f) = &outcome.result {
             obj.insert(
                 "error".into(),
-                json!({"reason": f.reason, "message": f.message, "field": f.field}),
+                json!({"reason": f.reason, "message": scrub(&f.message), "field": f.field}),
             );
         }
         if !outcome.stdout.is_empty() {
-            obj.insert("stdout".into(), Value::String(outcome.stdout.clone()));
+            obj.insert("stdout".into(), Value::String(scrub(&outcome.stdout)));
         }
         if !outcome.stderr.is_empty() {
-            obj.insert("stderr".into(), Value::String(outcome.stderr.clone()));
+            obj.insert("stderr".into(), Value::String(scrub(&outcome.stderr)));
         }
         if outcome.stdio_truncated {
             obj.insert("stdio_truncated".into(), Value::Bool(true));
@@ -112,7 +242,8 @@ pub(crate) fn invocation(events: &Events, request: &CallRequest, outcome: &CallO
     if let Err(f) = &outcome.result
         && f.runtime_reason().is_some_and(Reason::is_trap)
     {
-        let data = names::trap_data(&request.tool, &request.action, &f.reason, &f.message);
+        let message = request.secrets.scrub(&f.message);
+        let data = names::trap_data(&request.tool, &request.action, &f.reason, &message);
         events.emit(names::kind::TRAP, names::topic::TOOL_TRAP, data);
     }
 }
@@ -184,6 +315,59 @@ mod tests {
                 "n": 3,
                 "nested": {"s": "x".repeat(300)},
             })
+        );
+    }
+
+    /// Counts what reaches it, and keeps the second target.
+    #[derive(Default)]
+    struct Count(std::sync::atomic::AtomicUsize, std::sync::Mutex<String>);
+
+    impl host_capabilities::Sink for Count {
+        fn decision(&self, d: &Decision<'_>) {
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 1
+                && let Ok(mut t) = self.1.lock()
+            {
+                *t = d.target.to_owned();
+            }
+        }
+    }
+
+    #[test]
+    fn a_call_that_repeats_a_decision_is_recorded_once_and_counted() {
+        use host_capabilities::Sink as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            llmagent_events::EventStore::open(llmagent_events::StoreConfig::new(dir.path()))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let events = llmagent_events::Events::new(store.clone());
+        let inner = std::sync::Arc::new(Count::default());
+        let mut secrets = crate::redact::Unsealed::default();
+        secrets.push(&json!("SEED"));
+        let sink = super::CallSink::new(inner.clone(), secrets);
+        let deny = Ruling::deny("add it");
+        for _ in 0..10_000 {
+            sink.decision(&Decision::capability("fs", "read", "/etc/shadow", &deny));
+        }
+        sink.decision(&Decision::capability("fs", "read", "/k/SEED", &deny));
+        for i in 0..299 {
+            let target = format!("/etc/f{i}");
+            sink.decision(&Decision::capability("fs", "read", &target, &deny));
+        }
+        assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 256);
+        let request = crate::outcome::CallRequest::new("r", "t", "probe", "{}");
+        sink.finish(&events, &request);
+        let recorded = store.for_topic("policy.decision").unwrap_or_default();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].kind, "decisions_counted");
+        assert_eq!(
+            inner.1.lock().map(|t| t.clone()).unwrap_or_default(),
+            "/k/[redacted]"
+        );
+        assert_eq!(
+            recorded[0].data,
+            json!({"tool": "t", "action": "probe", "repeated": 9_999 + 45, "unlisted": 45,
+                   "counts": [{"capability": "fs", "operation": "read", "target": "/etc/shadow",
+                               "verdict": "deny", "count": 10_000}]})
         );
     }
 

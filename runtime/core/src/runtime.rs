@@ -314,15 +314,22 @@ impl Runtime {
             }
             Ruling::Approve { .. } | Ruling::Allow { .. } => {}
         }
+        let sink = Arc::new(record::CallSink::new(
+            Arc::clone(&inner.sink),
+            request.secrets.clone(),
+        ));
         let raw = sandbox::invoke(
             inner.engine.engine(),
             &tool.pre,
             Arc::clone(&role.grants),
-            Arc::clone(&inner.sink),
+            Arc::clone(&sink) as Arc<dyn Sink>,
             limits_of(role),
             &request.action,
             &request.args_json,
         );
+        if let Some(events) = &inner.events {
+            sink.finish(events, request);
+        }
         Ok(CallOutcome {
             result: raw.result,
             decision: Some(decision),

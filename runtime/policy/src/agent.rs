@@ -36,6 +36,12 @@ pub struct Agent {
     /// Cap on one tool result as sent to the model, in bytes; longer
     /// results are cut with a visible marker.
     pub max_result_bytes: usize,
+    /// At most this many tool calls of one model reply run; the rest are
+    /// answered `too_many_calls`.
+    pub max_calls_per_reply: usize,
+    /// A call whose arguments are larger than this many bytes (as JSON) is
+    /// refused `invalid_args` before it becomes an event or a request.
+    pub max_args_bytes: usize,
 }
 
 /// A tool result shown to the model is cut at this many bytes unless the
@@ -46,6 +52,25 @@ pub const DEFAULT_MAX_RESULT_BYTES: usize = 16 * 1024;
 /// The range `max_result_bytes` may take: below 256 bytes no result is
 /// readable; above 1 MiB no model's context holds it.
 const MAX_RESULT_RANGE: std::ops::RangeInclusive<i64> = 256..=(1 << 20);
+
+/// Calls of one reply that run unless the agent says otherwise: more than
+/// any real plan needs in one step (models batch a handful), few enough
+/// that a runaway reply cannot start thousands of tool instances.
+pub const DEFAULT_MAX_CALLS_PER_REPLY: usize = 16;
+
+/// The range `max_calls_per_reply` may take (256 is the runtime's limit on
+/// calls running at once).
+const MAX_CALLS_RANGE: std::ops::RangeInclusive<i64> = 1..=256;
+
+/// Arguments of one call larger than this are refused unless the agent
+/// says otherwise: a file write of 256 KiB is already more than a model
+/// writes in one reply, and every argument is kept in the event log.
+pub const DEFAULT_MAX_ARGS_BYTES: usize = 256 << 10;
+
+/// The range `max_args_bytes` may take: below 1 KiB ordinary calls fail;
+/// above 4 MiB no reply carries it (the model client refuses larger
+/// replies).
+const MAX_ARGS_RANGE: std::ops::RangeInclusive<i64> = 1024..=(4 << 20);
 
 /// How an agent exchanges tool calls with its model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
@@ -184,24 +209,46 @@ impl Agent {
                 }
             },
         };
-        let max_result_bytes = match &raw.max_result_bytes {
-            None => DEFAULT_MAX_RESULT_BYTES,
-            Some(m) if MAX_RESULT_RANGE.contains(m.get_ref()) => {
-                usize::try_from(*m.get_ref()).unwrap_or(DEFAULT_MAX_RESULT_BYTES)
-            }
-            Some(m) => {
-                return Err(bad(
+        let in_range = |value: &Option<Spanned<i64>>,
+                        key: &'static str,
+                        range: std::ops::RangeInclusive<i64>,
+                        default: usize|
+         -> Result<usize, PolicyError> {
+            match value {
+                None => Ok(default),
+                Some(m) if range.contains(m.get_ref()) => {
+                    Ok(usize::try_from(*m.get_ref()).unwrap_or(default))
+                }
+                Some(m) => Err(bad(
                     m.span(),
-                    Some("max_result_bytes"),
+                    Some(key),
                     format!(
                         "{} is out of range; use a value from {} to {}",
                         m.get_ref(),
-                        MAX_RESULT_RANGE.start(),
-                        MAX_RESULT_RANGE.end()
+                        range.start(),
+                        range.end()
                     ),
-                ));
+                )),
             }
         };
+        let max_result_bytes = in_range(
+            &raw.max_result_bytes,
+            "max_result_bytes",
+            MAX_RESULT_RANGE,
+            DEFAULT_MAX_RESULT_BYTES,
+        )?;
+        let max_calls_per_reply = in_range(
+            &raw.max_calls_per_reply,
+            "max_calls_per_reply",
+            MAX_CALLS_RANGE,
+            DEFAULT_MAX_CALLS_PER_REPLY,
+        )?;
+        let max_args_bytes = in_range(
+            &raw.max_args_bytes,
+            "max_args_bytes",
+            MAX_ARGS_RANGE,
+            DEFAULT_MAX_ARGS_BYTES,
+        )?;
         if let Some(model) = &raw.model
             && model.get_ref().trim().is_empty()
         {
@@ -222,6 +269,8 @@ impl Agent {
             temperature: raw.temperature.as_ref().map(|t| *t.get_ref()),
             max_tokens,
             max_result_bytes,
+            max_calls_per_reply,
+            max_args_bytes,
         })
     }
 }

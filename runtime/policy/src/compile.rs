@@ -120,6 +120,7 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
         .enumerate()
         .map(|(i, t)| PolicyTest::compile(&cx, i, t, &roles, &known))
         .collect::<Result<Vec<_>, _>>()?;
+    let redact = crate::redact::RedactRules::compile(&cx, &raw.redact)?;
     Ok(Policy {
         version,
         defaults,
@@ -128,6 +129,7 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
         agents,
         tests,
         events: raw.events,
+        redact,
         origin: origin.to_path_buf(),
     })
 }

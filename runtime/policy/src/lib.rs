@@ -40,6 +40,12 @@
 //! temperature = 0.2               # optional, 0..=2
 //! max_tokens = 1024               # optional
 //! max_result_bytes = 16384        # optional: a tool result shown to the model is cut here (256..=1048576)
+//! max_calls_per_reply = 16        # optional: calls of one reply that run; the rest are too_many_calls (1..=256)
+//! max_args_bytes = 262144         # optional: larger call arguments are invalid_args (1024..=4194304)
+//!
+//! [redact]                        # added to the runtime's redaction of tool results
+//! fields = ["pin"]                # field names (substrings, any case) sealed before the model sees them
+//! patterns = ["AKIA[0-9A-Z]{16}"] # regular expressions whose matches are redacted
 //! ```
 //!
 //! Rules, all checked at load:
@@ -62,6 +68,9 @@
 //!   file position to its errors. The capabilities in the contract but not
 //!   built yet ([`PLANNED`]: `net`, `http`, `dbus`, `udev`, `inotify`) are
 //!   refused by name, so that nobody believes such a grant is in force.
+//! - `[redact]` field names are not empty; each pattern is a valid regular
+//!   expression (Rust `regex` syntax) that does not match the empty string;
+//!   at most 64 patterns. See [`RedactRules`].
 //! - `[[tests]]` entries name an existing role, a known tool (and action)
 //!   and/or a registered capability with a request, and a verdict; see
 //!   [`PolicyTest`]. `llmagent policy check` runs them ([`Policy::run_tests`]).
@@ -93,6 +102,7 @@ mod error;
 mod events;
 mod limits;
 mod raw;
+mod redact;
 mod role;
 mod selftest;
 mod span;
@@ -105,11 +115,15 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use agent::{Agent, DEFAULT_MAX_RESULT_BYTES, ToolProtocol};
+pub use agent::{
+    Agent, DEFAULT_MAX_ARGS_BYTES, DEFAULT_MAX_CALLS_PER_REPLY, DEFAULT_MAX_RESULT_BYTES,
+    ToolProtocol,
+};
 pub use error::{Location, PolicyError};
 pub use events::{Durability, EventsSettings, OnAuditFailure};
 pub use host_capabilities::{CAPABILITIES, Grants, PLANNED, Ruling, Verdict};
 pub use limits::Limits;
+pub use redact::{Pattern, RedactRules};
 pub use role::{Role, ToolRef};
 pub use selftest::{PolicyTest, TestFailure};
 pub use tool::ToolSource;
@@ -140,6 +154,9 @@ pub struct Policy {
     /// `[events]`: durability and what a call does when it cannot be
     /// recorded.
     pub events: EventsSettings,
+    /// `[redact]`: what the operator adds to the runtime's redaction of
+    /// tool results.
+    pub redact: RedactRules,
     /// The policy file as the caller named it (used in messages).
     pub origin: PathBuf,
 }

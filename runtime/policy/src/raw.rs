@@ -32,6 +32,18 @@ pub(crate) struct PolicyToml {
     pub tests: Vec<Spanned<TestToml>>,
     #[serde(default)]
     pub events: crate::events::EventsSettings,
+    #[serde(default)]
+    pub redact: RedactToml,
+}
+
+/// `[redact]`: additions to the runtime's redaction of tool results.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RedactToml {
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub patterns: Vec<Spanned<String>>,
 }
 
 /// `[defaults]`. Integers are read as `i64` so that a negative or huge
@@ -120,4 +132,6 @@ pub(crate) struct AgentToml {
     pub temperature: Option<Spanned<f64>>,
     pub max_tokens: Option<Spanned<i64>>,
     pub max_result_bytes: Option<Spanned<i64>>,
+    pub max_calls_per_reply: Option<Spanned<i64>>,
+    pub max_args_bytes: Option<Spanned<i64>>,
 }

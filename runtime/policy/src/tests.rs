@@ -194,7 +194,8 @@ fn agents_are_compiled() {
     let p = parse(
         "version = 1\n[roles.ops]\n[agents.helper]\nrole = \"ops\"\nmodel = \"llama3.2\"\n\
          api_base = \"http://localhost:11434/v1\"\napi_key_env = \"OPENAI_API_KEY\"\nkey_over_plain_http = true\n\
-         tool_protocol = \"constrained\"\ntemperature = 0.2\nmax_tokens = 1024\nmax_result_bytes = 4096\n[agents.bare]\nrole = \"ops\"\n",
+         tool_protocol = \"constrained\"\ntemperature = 0.2\nmax_tokens = 1024\nmax_result_bytes = 4096\n\
+         max_calls_per_reply = 4\nmax_args_bytes = 2048\n[agents.bare]\nrole = \"ops\"\n",
     )
     .unwrap();
     assert_eq!(
@@ -210,6 +211,8 @@ fn agents_are_compiled() {
             temperature: Some(0.2),
             max_tokens: Some(1024),
             max_result_bytes: 4096,
+            max_calls_per_reply: 4,
+            max_args_bytes: 2048,
         }
     );
     assert_eq!(p.agents["bare"].tool_protocol, ToolProtocol::Auto);
@@ -217,6 +220,16 @@ fn agents_are_compiled() {
     assert_eq!(
         p.agents["bare"].max_result_bytes,
         crate::DEFAULT_MAX_RESULT_BYTES
+    );
+    assert_eq!(
+        (
+            p.agents["bare"].max_calls_per_reply,
+            p.agents["bare"].max_args_bytes
+        ),
+        (
+            crate::DEFAULT_MAX_CALLS_PER_REPLY,
+            crate::DEFAULT_MAX_ARGS_BYTES
+        )
     );
 }
 

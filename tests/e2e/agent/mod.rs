@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::harness::Env;
 
 mod failures;
+mod hostile;
 mod protocols;
 mod session;
 
@@ -46,8 +47,13 @@ pub(super) struct Rig {
 
 impl Rig {
     pub(super) fn new() -> Self {
+        Self::with_policy(POLICY)
+    }
+
+    /// A rig over another policy (same placeholders as [`Env::new`]).
+    pub(super) fn with_policy(policy: &str) -> Self {
         Self {
-            env: Env::new(POLICY),
+            env: Env::new(policy),
             server: ModelServer::start(),
         }
     }
@@ -79,10 +85,20 @@ impl Rig {
         approver: Arc<dyn Approver>,
         stream: bool,
     ) -> Agent {
-        let client = OpenAiClient::new(config).expect("client");
         let mut settings = AgentSettings::new("tester", role, "scripted-model");
         settings.protocol = protocol;
         settings.stream = stream;
+        self.agent_from(settings, config, approver)
+    }
+
+    /// An agent with exactly these settings.
+    pub(super) fn agent_from(
+        &self,
+        settings: AgentSettings,
+        config: ClientConfig,
+        approver: Arc<dyn Approver>,
+    ) -> Agent {
+        let client = OpenAiClient::new(config).expect("client");
         let events = Events::new(self.env.store.clone());
         Agent::new(
             self.env.runtime.clone(),

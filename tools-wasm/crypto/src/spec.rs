@@ -69,6 +69,13 @@ fn string() -> Value {
     json!({"type": "string"})
 }
 
+/// A string argument that takes key material: `writeOnly` (JSON Schema's
+/// annotation for a value written and never read back) tells the runtime
+/// that a sealed secret handle may be unsealed into it, and nowhere else.
+fn secret_string() -> Value {
+    json!({"type": "string", "writeOnly": true})
+}
+
 fn encoding(default: Option<&str>) -> Value {
     match default {
         Some(d) => json!({"type": "string", "enum": ENCODINGS, "default": d}),
@@ -97,7 +104,11 @@ pub(crate) fn spec() -> Spec {
         )
         .action(
             Action::new("hmac", HMAC)
-                .required("key", string(), "Secret key text")
+                .required(
+                    "key",
+                    secret_string(),
+                    "Secret key text, or a secret handle",
+                )
                 .required("data", string(), "Text to authenticate")
                 .optional("encoding", encoding(Some("base16")), "How to write the MAC"),
         )
@@ -123,7 +134,11 @@ pub(crate) fn spec() -> Spec {
             Action::new("sign", SIGN)
                 .required("type", key_type(None), "Signature algorithm")
                 .required("data", string(), "Text to sign")
-                .required("private_key", string(), "The signer's private key"),
+                .required(
+                    "private_key",
+                    secret_string(),
+                    "The signer's private key, or a secret handle",
+                ),
         )
         .action(
             Action::new("verify", VERIFY)

@@ -99,6 +99,18 @@ impl Tool for Testbed {
                 "The function's WIT name, e.g. `list-interfaces`",
             ),
         )
+        .action(
+            Action::new(
+                "probe",
+                "Stat `path` through the fs capability `times` times; answer how many were refused.",
+            )
+            .required("path", json!({"type": "string"}), "An absolute path")
+            .required(
+                "times",
+                json!({"type": "integer", "minimum": 0}),
+                "How many times",
+            ),
+        )
     }
 
     fn invoke(action: &str, args: Args) -> Result<Output, ToolError> {
@@ -123,6 +135,13 @@ impl Tool for Testbed {
             }
             "http_get" => http_get(args.str("authority")?),
             "stub" => stub::call(args.str("capability")?, args.str("function")?),
+            "probe" => {
+                let path = args.str("path")?;
+                let refused = (0..args.u64("times")?)
+                    .filter(|_| llmagent_guest::fs::stat(path).is_err())
+                    .count();
+                Ok(Output::new(refused))
+            }
             other => Err(ToolError::unknown_action(other)),
         }
     }

@@ -17,32 +17,42 @@
 //! ([`AgentHandle`]): prompts sent to it run one at a time, in order.
 //!
 //! What the model sees of tool results is sealed: secrets a tool returns
-//! (a `private_key`, the key from `crypto generate_key`) are replaced by
-//! handles kept in the agent's memory, and handles the model passes back
-//! are swapped for the secrets just before the tool runs. Secrets never
-//! reach the model or the disk.
+//! (a `private_key`, the key from `crypto generate_key`, any field named
+//! like a secret) are replaced by handles kept in the agent's memory
+//! ([`crate::redact`]), and a handle the model passes back is swapped for
+//! the secret just before the tool runs — only into an argument the
+//! tool's schema declares a secret input (`"writeOnly": true`; see
+//! `secrets`). Secrets never reach the model, the disk or a log.
+//!
+//! What the model sends is bounded before it becomes an event or a
+//! request (`bounds`): names, argument sizes and depth, and the calls of
+//! one reply (`max_calls_per_reply`).
 
 mod approval;
+mod bounds;
 mod history;
+mod lock;
 mod prompt;
 mod protocol;
+mod secrets;
 mod settings;
 mod turn;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use llmagent_events::{Events, StoreRole};
 use llmagent_llm::{LlmClient, Message};
 use llmagent_policy::ToolProtocol;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::RuntimeError;
+use crate::redact::Redactor;
 use crate::runtime::Runtime;
 
 pub use approval::{ApprovalRequest, Approver, DenyApprovals};
+use lock::AgentLock;
+pub use lock::LockError;
 pub use prompt::DEFAULT_PROMPT;
 use protocol::{FunctionNames, Offered};
 pub use settings::{AgentSettings, DEFAULT_API_BASE, Overrides, ResolvedAgent, SettingsError};
@@ -67,17 +77,24 @@ pub enum AgentError {
     /// The agent's task is gone (stopped, or failed).
     #[error("agent `{0}` is not running")]
     Stopped(String),
+    /// Another agent of the same name (in this process or another) is
+    /// writing its conversation.
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 impl AgentError {
     /// The stable code of this error: the runtime's own code for
     /// [`AgentError::Runtime`] (see [`RuntimeError::code`]),
-    /// `agent.history` or `agent.stopped`.
+    /// `agent.history`, `agent.stopped`, `agent.locked` (another process
+    /// runs this agent) or `agent.lock_io`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Runtime(e) => e.code(),
             Self::History { .. } => "agent.history",
             Self::Stopped(_) => "agent.stopped",
+            Self::Locked(LockError::Busy { .. }) => "agent.locked",
+            Self::Locked(LockError::Io { .. }) => "agent.lock_io",
         }
     }
 }
@@ -114,12 +131,20 @@ pub struct Agent {
     names: FunctionNames,
     history: Vec<Message>,
     /// Secrets sealed out of tool results, by handle.
-    vault: HashMap<String, Value>,
+    vault: secrets::Vault,
+    /// What of a tool's answer is sealed or redacted.
+    redactor: Redactor,
+    /// Which fields of the offered actions accept handles (for messages).
+    secret_inputs: String,
+    /// Held while the agent lives: one writer per agent's conversation.
+    _lock: Option<AgentLock>,
 }
 
 impl Agent {
     /// An agent under `settings.role`, continuing its conversation from
-    /// the event store when `events` is given. When another process owns
+    /// the event store when `events` is given. With a store, the agent
+    /// holds its name's lock there while it lives: a second agent of the
+    /// same name is refused ([`AgentError::Locked`], naming the pid). When another process owns
     /// the store, the conversation cannot be read: the agent starts afresh
     /// and says so in the log.
     pub fn new(
@@ -133,10 +158,16 @@ impl Agent {
             .policy()
             .role(&settings.role)
             .map_err(|e| AgentError::Runtime(Box::new(RuntimeError::from(e))))?;
+        let lock = match &events {
+            Some(ev) => Some(AgentLock::acquire(ev.store().path(), &settings.name)?),
+            None => None,
+        };
         let offered = protocol::offered(runtime.tools(), |tool, action| {
             role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
         });
         let names = FunctionNames::new(&offered);
+        let secret_inputs = secrets::secret_inputs(&offered);
+        let redactor = Redactor::new(&runtime.policy().redact);
         let history = match &events {
             Some(ev) if ev.store().role() == StoreRole::Owner => {
                 let stored = ev
@@ -174,7 +205,10 @@ impl Agent {
             offered,
             names,
             history,
-            vault: HashMap::new(),
+            vault: secrets::Vault::default(),
+            redactor,
+            secret_inputs,
+            _lock: lock,
         })
     }
 

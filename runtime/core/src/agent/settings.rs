@@ -38,6 +38,10 @@ pub struct AgentSettings {
     pub max_tokens: Option<u32>,
     /// Cap on one tool result as shown to the model, in bytes.
     pub max_result_bytes: usize,
+    /// Calls of one reply that run; the rest are answered `too_many_calls`.
+    pub max_calls_per_reply: usize,
+    /// Arguments of one call larger than this (as JSON) are `invalid_args`.
+    pub max_args_bytes: usize,
     /// Stream replies token by token (for interactive use).
     pub stream: bool,
 }
@@ -217,6 +221,8 @@ impl AgentSettings {
             temperature: None,
             max_tokens: None,
             max_result_bytes: llmagent_policy::DEFAULT_MAX_RESULT_BYTES,
+            max_calls_per_reply: llmagent_policy::DEFAULT_MAX_CALLS_PER_REPLY,
+            max_args_bytes: llmagent_policy::DEFAULT_MAX_ARGS_BYTES,
             stream: false,
         }
     }
@@ -316,6 +322,8 @@ impl AgentSettings {
             settings.temperature = a.temperature;
             settings.max_tokens = a.max_tokens;
             settings.max_result_bytes = a.max_result_bytes;
+            settings.max_calls_per_reply = a.max_calls_per_reply;
+            settings.max_args_bytes = a.max_args_bytes;
         }
         if let Some(p) = overrides.protocol {
             settings.protocol = p;
@@ -350,6 +358,8 @@ api_key_env = "OPS_KEY"
 tool_protocol = "json"
 temperature = 0.5
 max_tokens = 100
+max_calls_per_reply = 5
+max_args_bytes = 4096
 [agents.plain]
 role = "default"
 "#;
@@ -392,6 +402,8 @@ role = "default"
         settings.protocol = ToolProtocol::Json;
         settings.temperature = Some(0.5);
         settings.max_tokens = Some(100);
+        settings.max_calls_per_reply = 5;
+        settings.max_args_bytes = 4096;
         assert_eq!(
             resolve(&policy(POLICY), &o, ENV).ok(),
             Some(ResolvedAgent {

@@ -1,8 +1,11 @@
-//! The calls a reply asks for: each decided once by the runtime, approved
-//! by a human when the ruling asks for it, run in the sandbox, and its
-//! result sealed (secrets become handles) before the model sees it.
+//! The calls a reply asks for: at most `max_calls_per_reply` of them run
+//! (the rest are answered `too_many_calls`); each has its secret handles
+//! unsealed only where its schema allows, is decided once by the runtime,
+//! approved by a human when the ruling asks for it, run in the sandbox,
+//! and its result sealed and redacted ([`crate::redact`]) before the model
+//! sees it.
 
-use llmagent_events::{Redaction, names, seal_value, unseal};
+use llmagent_events::names;
 use llmagent_policy::Verdict;
 use serde_json::{Value, json};
 
@@ -13,29 +16,39 @@ use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
 use crate::reason::Reason;
 
-/// Tool actions whose whole output is a secret (sealed as one handle).
-const SECRET_OUTPUTS: &[(&str, &str)] = &[("crypto", "generate_key")];
-
-/// Field names (substrings, lower-case) of tool results that hold secrets
-/// and are sealed before the model sees them. Narrower than the event
-/// store's redaction (which also covers any `key` or `token`), so that
-/// plain facts such as a unit's `keyringmode` stay readable.
-const SECRET_FIELDS: &[&str] = &[
-    "private_key",
-    "secret",
-    "password",
-    "passphrase",
-    "api_key",
-    "access_token",
-];
-
 impl Turn<'_> {
     /// Runs `calls` in order, answering each in the conversation. After
     /// cancellation, or for a call that repeats the one just made, the
     /// answer is an error and nothing runs.
     pub(super) async fn run_calls(&mut self, calls: Vec<Pending>) {
         let max_bytes = self.agent.settings.max_result_bytes;
-        for call in calls {
+        let per_reply = self.agent.settings.max_calls_per_reply.max(1);
+        let asked = calls.len();
+        for (i, call) in calls.into_iter().enumerate() {
+            if i >= per_reply {
+                // Answered without running. The first says why and what to
+                // do; the others say only that they did not run, so that a
+                // flood of calls does not become a flood of text.
+                let failure = if i == per_reply {
+                    ToolFailure::new(
+                        Reason::TooManyCalls,
+                        format!(
+                            "this reply asked for {asked} calls; only the first {per_reply} ran (max_calls_per_reply of agent `{}`), and this one, call {}, did not, nor did any after it",
+                            self.agent.settings.name,
+                            i + 1
+                        ),
+                    )
+                    .suggestion(format!("make at most {per_reply} calls in one reply; ask again for the calls that did not run if they are still needed"))
+                } else {
+                    ToolFailure::new(
+                        Reason::TooManyCalls,
+                        format!("not run: only the first {per_reply} calls of a reply run"),
+                    )
+                };
+                let message = call.answer(protocol::feedback(&Err(failure), max_bytes));
+                self.agent.push(message);
+                continue;
+            }
             let (tool, action, args) = call.parts();
             let key = args
                 .as_ref()
@@ -115,12 +128,14 @@ impl Turn<'_> {
 
     /// Decides the call once, asks the approver only when the ruling says
     /// so, and makes the call with that ruling (the runtime does not decide
-    /// again, and records the decision once).
+    /// again, and records the decision once). Secret handles are unsealed
+    /// first, only into the arguments the action declares secret; the
+    /// secrets are scrubbed from whatever the call answers.
     async fn dispatch(
         &mut self,
         tool: &str,
         action: &str,
-        mut args: Value,
+        args: Value,
     ) -> Result<CallOutcome, RuntimeError> {
         let agent = &*self.agent;
         agent.emit(
@@ -133,9 +148,36 @@ impl Turn<'_> {
             action: action.to_owned(),
             args: args.clone(),
         });
-        let shown = args.clone();
-        unseal(&mut args, &|h| agent.vault.get(h).cloned());
-        let request = CallRequest::new(&agent.settings.role, tool, action, &args.to_string());
+        let mut recorded = args.clone();
+        agent.redactor.redact_patterns(&mut recorded);
+        let shown = recorded.to_string();
+        let schema = agent
+            .runtime
+            .tool(tool)
+            .and_then(|t| t.action(action))
+            .map_or(Value::Null, |a| a.schema.clone());
+        let mut unsealed_args = args.clone();
+        let refused = CallRequest::new(&agent.settings.role, tool, action, &shown);
+        let secrets = match agent
+            .vault
+            .unseal(&mut unsealed_args, &schema, &agent.secret_inputs)
+        {
+            Ok(secrets) => secrets,
+            Err(failure) => {
+                let outcome = CallOutcome::refused(failure, None);
+                if let Some(ev) = &agent.events {
+                    crate::record::invocation(ev, &refused, &outcome);
+                }
+                return Ok(outcome);
+            }
+        };
+        let request = CallRequest::new(
+            &agent.settings.role,
+            tool,
+            action,
+            &unsealed_args.to_string(),
+        )
+        .recorded_as(shown, secrets.clone());
         let mut call = agent.runtime.decide_call(request)?;
         if call.ruling().verdict() == Verdict::Approve {
             let question = ApprovalRequest {
@@ -143,27 +185,28 @@ impl Turn<'_> {
                 role: agent.settings.role.clone(),
                 tool: tool.to_owned(),
                 action: action.to_owned(),
-                args: shown,
+                args,
             };
             call.approve(agent.approver.approve(&question).await);
         }
-        agent.runtime.call_decided(call).await
+        let mut outcome = agent.runtime.call_decided(call).await?;
+        match &mut outcome.result {
+            Ok(ok) => {
+                secrets.scrub_value(&mut ok.output);
+                secrets.scrub_value(&mut ok.metadata);
+            }
+            Err(f) => {
+                f.message = secrets.scrub(&f.message);
+                f.suggestion = f.suggestion.as_deref().map(|s| secrets.scrub(s));
+            }
+        }
+        Ok(outcome)
     }
 
-    /// Keeps the secrets of a tool's answer from the model (see the module
-    /// docs of [`crate::agent`]).
+    /// Keeps the secrets of a tool's answer from the model (see
+    /// [`crate::redact`]).
     fn seal(&mut self, tool: &str, action: &str, result: &mut Result<ToolSuccess, ToolFailure>) {
-        let Ok(ok) = result else { return };
-        let rules = Redaction {
-            patterns: SECRET_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
-            exempt: vec!["public_key".to_owned()],
-        };
-        let mut sealed = if SECRET_OUTPUTS.contains(&(tool, action)) {
-            vec![seal_value(&mut ok.output)]
-        } else {
-            rules.seal(&mut ok.output)
-        };
-        sealed.extend(rules.seal(&mut ok.metadata));
+        let sealed = self.agent.redactor.result(tool, action, result);
         for s in sealed {
             self.agent.vault.insert(s.handle, s.value);
         }

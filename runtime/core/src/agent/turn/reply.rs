@@ -5,8 +5,8 @@ use llmagent_events::names;
 use llmagent_llm::{ChatResponse, Message, MessageRole};
 use serde_json::{Value, json};
 
-use super::super::Wire;
 use super::super::protocol::{self, JsonReply};
+use super::super::{Wire, bounds};
 use super::record::{ErrorCode, Source};
 use super::{Step, Turn, TurnEnd};
 use crate::outcome::ToolFailure;
@@ -89,7 +89,12 @@ impl Turn<'_> {
         if self.out.steps >= max_steps {
             return Step::End(self.step_limit(max_steps));
         }
-        self.out.steps += 1;
+        // A reply with more calls than run at once costs a step for every
+        // batch it would have taken: a model that floods calls reaches
+        // max_steps instead of looping on too_many_calls.
+        let per_reply = self.agent.settings.max_calls_per_reply.max(1);
+        let batches = u32::try_from(calls.len().div_ceil(per_reply).max(1)).unwrap_or(u32::MAX);
+        self.out.steps = self.out.steps.saturating_add(batches).min(max_steps);
         if self.agent.wire == Wire::Constrained
             && let [
                 Pending::Json {
@@ -113,14 +118,21 @@ impl Turn<'_> {
             );
             return Step::Continue;
         }
+        let max_args = self.agent.settings.max_args_bytes;
         let asked = match self.agent.wire {
             Wire::Native => Message {
                 role: MessageRole::Assistant,
-                content: reply.content.clone().filter(|c| !c.is_empty()),
-                tool_calls: reply.tool_calls.clone(),
+                content: reply
+                    .content
+                    .as_deref()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| bounds::echo_json(c, max_args)),
+                tool_calls: bounds::echo_native(&reply.tool_calls, max_args),
                 tool_call_id: None,
             },
-            Wire::Json | Wire::Constrained => Message::assistant(content),
+            Wire::Json | Wire::Constrained => {
+                Message::assistant(bounds::echo_json(content, max_args))
+            }
         };
         self.agent.push(asked);
         self.run_calls(calls).await;
@@ -153,16 +165,29 @@ impl Turn<'_> {
         match self.agent.wire {
             Wire::Native if reply.tool_calls.is_empty() => (Vec::new(), Some(content.to_owned())),
             Wire::Native => {
+                let max_args = self.agent.settings.max_args_bytes;
                 let calls = reply
                     .tool_calls
                     .iter()
                     .map(|c| {
+                        let id = bounds::bounded_id(&c.id);
+                        if c.function.name.len() > bounds::MAX_NAME_BYTES {
+                            // Refused by its name alone; nothing of it is
+                            // looked up or recorded under it.
+                            let refused = bounds::check_names(&c.function.name, "");
+                            return Pending::Native {
+                                id,
+                                tool: String::new(),
+                                action: String::new(),
+                                args: refused.map(|()| json!({})),
+                            };
+                        }
                         let (tool, action) = self.agent.names.resolve(&c.function.name);
                         Pending::Native {
-                            id: c.id.clone(),
+                            id,
                             tool,
                             action,
-                            args: native_args(&c.function.arguments),
+                            args: native_args(&c.function.arguments, max_args),
                         }
                     })
                     .collect();
@@ -170,14 +195,25 @@ impl Turn<'_> {
             }
             Wire::Json | Wire::Constrained => match protocol::parse_json_reply(content) {
                 JsonReply::Answer(a) => (Vec::new(), Some(a)),
-                JsonReply::Call { tool, action, args } => (
-                    vec![Pending::Json {
-                        tool,
-                        action,
-                        args: Ok(args),
-                    }],
-                    None,
-                ),
+                JsonReply::Call { tool, action, args } => {
+                    let call = match bounds::check_names(&tool, &action) {
+                        // Refused by its name alone; nothing is recorded
+                        // under that name.
+                        Err(f) => Pending::Json {
+                            tool: String::new(),
+                            action: String::new(),
+                            args: Err(f),
+                        },
+                        Ok(()) => {
+                            let max_args = self.agent.settings.max_args_bytes;
+                            let args = bounds::check_size(args.to_string().len(), max_args)
+                                .and_then(|()| bounds::check_depth(&args))
+                                .map(|()| args);
+                            Pending::Json { tool, action, args }
+                        }
+                    };
+                    (vec![call], None)
+                }
                 JsonReply::BadCall(f) => (
                     vec![Pending::Json {
                         tool: String::new(),
@@ -191,13 +227,19 @@ impl Turn<'_> {
     }
 }
 
-/// A native call's `arguments` text as a JSON object.
-fn native_args(text: &str) -> Result<Value, ToolFailure> {
+/// A native call's `arguments` text as a JSON object, within the
+/// agent's bounds (at most `max_bytes`, nested at most
+/// [`bounds::MAX_ARGS_DEPTH`] deep).
+fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
     if text.trim().is_empty() {
         return Ok(json!({}));
     }
+    bounds::check_size(text.len(), max_bytes)?;
     match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(v @ Value::Object(_)) => {
+            bounds::check_depth(&v)?;
+            Ok(v)
+        }
         Ok(Value::Null) => Ok(json!({})),
         Ok(other) => Err(invalid_args(format!(
             "the arguments must be a JSON object, not {other}"
@@ -220,9 +262,14 @@ mod tests {
 
     #[test]
     fn native_arguments_are_an_object_or_a_precise_failure() {
+        let native_args = |t: &str| native_args(t, 1024);
         assert_eq!(native_args(""), Ok(json!({})));
         assert_eq!(native_args("null"), Ok(json!({})));
         assert_eq!(native_args(r#"{"a":1}"#), Ok(json!({"a": 1})));
+        assert_eq!(
+            native_args(&format!(r#"{{"a":"{}"}}"#, "x".repeat(1020))).map_err(|f| f.field),
+            Err(Some("arguments".to_owned()))
+        );
         assert_eq!(
             native_args("[1]"),
             Err(invalid_args(
