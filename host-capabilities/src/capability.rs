@@ -66,6 +66,12 @@ pub trait Capability: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     /// (canonical paths, program lookup, a process's owner). `Err` says
     /// what is wrong with the request itself.
     fn explain(&self, operation: &str, args: &[String]) -> Result<Ruling, String>;
+
+    /// What the section requires of this machine that it lacks, one line
+    /// each (for `llmagent doctor`); empty when every requirement is met.
+    fn unmet(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Calls `$callback!` with the registry: every capability this version

@@ -49,6 +49,18 @@ macro_rules! grants {
                 vec![$((<$ty as Capability>::NAME, self.$name.summary()),)*]
             }
 
+            /// Each capability's requirements this machine does not meet
+            /// (see [`Capability::unmet`]), in registry order.
+            pub fn unmet(&self) -> Vec<(&'static str, String)> {
+                let mut unmet = Vec::new();
+                $(
+                    for line in self.$name.unmet() {
+                        unmet.push((<$ty as Capability>::NAME, line));
+                    }
+                )*
+                unmet
+            }
+
             /// The ruling of `capability` on a hypothetical request (see
             /// [`Capability::explain`]); `None` when this version has no
             /// such capability.

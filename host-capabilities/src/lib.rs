@@ -26,6 +26,7 @@ pub mod exec;
 pub mod fs;
 pub mod http;
 mod inotify;
+pub mod machine;
 mod net;
 pub mod proc;
 pub mod systemd;

@@ -463,4 +463,14 @@ impl Capability for ExecPolicy {
             (other, _) => Err(usage::<Self>(other)),
         }
     }
+
+    fn unmet(&self) -> Vec<String> {
+        if self.require_landlock && !self.programs.is_empty() && super::kernel_abi().is_none() {
+            vec![
+                "require_landlock = true, but this kernel has no Landlock: every exec call is refused; use a kernel with Landlock (5.13+, enabled in the lsm= list) or set require_landlock = false".to_owned(),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `llmagent`: the command line of the llmagent runtime.
 
+mod doctor_cmd;
 mod events_cmd;
 mod load;
 mod policy_cmd;
@@ -30,6 +31,8 @@ pub(crate) mod exit {
     pub const MODEL_ERROR: u8 = 6;
     /// `run`: the model was still calling tools at the role's `max_steps`.
     pub const STEP_LIMIT: u8 = 7;
+    /// `doctor`: a role of the policy requires what this machine lacks.
+    pub const UNMET: u8 = 8;
     /// `run`: cancelled with Ctrl-C (128 + SIGINT, as shells report it).
     pub const CANCELLED: u8 = 130;
 }
@@ -70,6 +73,9 @@ enum Command {
     Policy(PolicyCommand),
     /// Query the event log, or follow it live.
     Events(events_cmd::EventsArgs),
+    /// What this machine gives the sandbox, and whether each role of a
+    /// policy gets what it requires here.
+    Doctor(doctor_cmd::DoctorArgs),
     /// Show an agent's conversation as rebuilt from the event log.
     History(events_cmd::HistoryArgs),
 }
@@ -211,6 +217,7 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => policy_cmd::run(cmd),
             Command::Events(args) => events_cmd::events(args, cli.events.as_deref()).await,
             Command::History(args) => events_cmd::history(args, cli.events.as_deref()),
+            Command::Doctor(args) => doctor_cmd::doctor(&args),
         }
     });
     ExitCode::from(code)

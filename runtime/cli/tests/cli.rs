@@ -738,3 +738,66 @@ fn durability_is_chosen_by_flag_or_policy_and_a_new_store_is_owner_only() {
         "{stderr}"
     );
 }
+
+/// `llmagent doctor` reports the machine as the kernel tells it, and for a
+/// policy each role's grants and unmet requirements; it exits 8 exactly
+/// when a role requires what the machine lacks.
+#[test]
+fn doctor_reports_the_machine_and_whether_each_role_can_run_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[roles.ops]\ntools = [\"bash\"]\n[roles.ops.exec]\nallow = [\"bash\"]\nrequire_landlock = true\n[roles.reader]\ntools = [\"crypto\"]\n",
+    )
+    .unwrap();
+    let out = llmagent(&["doctor", "--json", "--policy", policy.to_str().unwrap()]);
+    let report = stdout_json(&out);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid: u32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|u| u.split_whitespace().next())
+        .and_then(|u| u.parse().ok())
+        .unwrap();
+    assert_eq!(report["machine"]["uid"][0], json!(uid));
+    let abi = report["machine"]["landlock_abi"].as_u64().unwrap();
+    assert_eq!(
+        report["machine"]["landlock_covers"]
+            .as_array()
+            .map(Vec::len),
+        Some(usize::try_from(abi).unwrap())
+    );
+    let roles: Vec<(&str, usize)> = report["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["role"].as_str().unwrap(),
+                r["unmet"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    if abi > 0 {
+        assert_eq!(roles, [("ops", 0), ("reader", 0)]);
+        assert_eq!(
+            (out.status.code(), report["ok"].clone()),
+            (Some(0), json!(true))
+        );
+    } else {
+        assert_eq!(roles, [("ops", 1), ("reader", 0)]);
+        assert_eq!(
+            (out.status.code(), report["ok"].clone()),
+            (Some(8), json!(false))
+        );
+    }
+    let human = llmagent(&["doctor"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.starts_with("kernel      Linux ")
+            && text.contains("\nlandlock    ")
+            && text.contains("\nexec child  no capabilities"),
+        "{text}"
+    );
+}

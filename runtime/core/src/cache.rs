@@ -40,7 +40,7 @@ pub(crate) struct ComponentCache {
 
 impl ComponentCache {
     /// The default location; `None` disables caching.
-    pub(crate) fn default_dir() -> Option<PathBuf> {
+    pub fn default_dir() -> Option<PathBuf> {
         let base = match std::env::var_os("XDG_CACHE_HOME") {
             Some(v) if !v.is_empty() => PathBuf::from(v),
             _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),

@@ -42,6 +42,12 @@ pub use agent::{
 };
 pub use builtin::{BUILTINS, Builtin, builtin_names};
 pub use cache::CacheOutcome;
+
+/// Where compiled components are cached unless told otherwise
+/// (`$XDG_CACHE_HOME/llmagent/components`, else `~/.cache/…`).
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    cache::ComponentCache::default_dir()
+}
 pub use engine::EPOCH_TICK;
 pub use error::RuntimeError;
 pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess, envelope};
