@@ -39,6 +39,7 @@ impl Env {
             cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")),
             sink: Arc::new(host_sink::Recorder::default()),
             events: Some(Events::new(store.clone())),
+            ..RuntimeOptions::default()
         };
         let runtime = Runtime::new(policy, options).expect("runtime");
         Self {

@@ -196,3 +196,87 @@ fn a_sleep_of_an_hour_in_wasi_ends_at_the_timeout_in_each_way_of_blocking() {
         (json!(20), json!({}))
     );
 }
+
+/// When every call slot is taken, a call is answered `too_busy` before
+/// anything is instantiated (not `tool_crashed` from a full instance
+/// pool), and calls work again once a slot is free.
+#[test]
+fn a_call_that_finds_every_slot_taken_is_too_busy_and_nothing_starts() {
+    use llmagent_core::{CallRequest, Runtime, RuntimeOptions, builtin_names};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy_path = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy_path,
+        POLICY
+            .replace(
+                "{testbed}",
+                &crate::harness::testbed_path().display().to_string(),
+            )
+            .replace("timeout_ms = 200", "timeout_ms = 10000"),
+    )
+    .expect("policy");
+    let policy = llmagent_policy::Policy::load(&policy_path, &builtin_names()).expect("policy");
+    let options = RuntimeOptions {
+        cache_dir: Some(
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
+        ),
+        max_concurrent_calls: 1,
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::new(policy, options).expect("runtime");
+    let sleep = || {
+        let rt = rt.clone();
+        std::thread::spawn(move || {
+            rt.call_blocking(&CallRequest::new(
+                "tight",
+                "testbed",
+                "sleep",
+                &json!({"ms": 3000}).to_string(),
+            ))
+            .expect("reaches the runtime")
+            .result
+        })
+    };
+    let noop = || {
+        rt.call_blocking(&CallRequest::new("tight", "testbed", "noop", "{}"))
+            .expect("reaches the runtime")
+            .result
+    };
+    // Probe with noops until one finds the sleeper's slot taken. A probe
+    // may take the slot first, and then it is the sleeper that is too
+    // busy: start it again.
+    let mut sleeper = sleep();
+    let busy = loop {
+        if sleeper.is_finished() {
+            let lost = sleeper.join().expect("sleeper");
+            assert_eq!(
+                lost.as_ref().err().map(|f| f.reason.as_str()),
+                Some("too_busy"),
+                "the sleeper ended without its slot taken: {lost:?}"
+            );
+            sleeper = sleep();
+            continue;
+        }
+        match noop() {
+            Err(failure) => break failure,
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+    assert_eq!(
+        (
+            busy.reason.as_str(),
+            busy.message.as_str(),
+            busy.suggestion.as_deref()
+        ),
+        (
+            "too_busy",
+            "1 tool calls are already running; this one was not started",
+            Some("retry when fewer calls are running")
+        )
+    );
+    assert_eq!(
+        sleeper.join().expect("sleeper").map(|s| s.output),
+        Ok(json!(3000))
+    );
+    assert_eq!(noop().map(|s| s.output), Ok(json!(null)));
+}

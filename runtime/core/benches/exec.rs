@@ -29,6 +29,7 @@ fn runtime(dir: &Path) -> Runtime {
         cache_dir: Some(dir.join("cache")),
         sink: Arc::new(NullSink),
         events: None,
+        ..RuntimeOptions::default()
     };
     Runtime::new(policy, options).expect("runtime")
 }

@@ -50,6 +50,7 @@ fn runtime(dir: &Path, cache: &Path) -> Runtime {
         cache_dir: Some(cache.to_path_buf()),
         sink: Arc::new(NullSink),
         events: None,
+        ..RuntimeOptions::default()
     };
     Runtime::new(policy_in(dir), options).expect("runtime")
 }

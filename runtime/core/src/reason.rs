@@ -112,7 +112,9 @@ impl Reason {
             }
             Self::OutputTooLarge => "the answer exceeded `max_output_bytes`",
             Self::InvalidOutput => "the tool answered something that is not JSON",
-            Self::TooBusy => "256 tool calls were already running; nothing was started",
+            Self::TooBusy => {
+                "as many tool calls as the runtime allows (256 by default) were already running; nothing was started"
+            }
             Self::RepeatedCall => {
                 "the model repeated the call it had just made; its result is the previous message"
             }

@@ -10,7 +10,7 @@ use llmagent_events::Events;
 use llmagent_policy::{OnAuditFailure, Policy, Role, Ruling};
 
 use crate::cache::{CacheOutcome, ComponentCache};
-use crate::engine::SandboxEngine;
+use crate::engine::{MAX_CONCURRENT_CALLS, SandboxEngine};
 use crate::error::RuntimeError;
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
 use crate::reason::Reason;
@@ -28,6 +28,10 @@ pub struct RuntimeOptions {
     /// Where decisions, invocations and traps are recorded; `None` records
     /// nothing.
     pub events: Option<Events>,
+    /// Calls that may run at once; a call beyond is answered `too_busy`
+    /// before anything is instantiated. At most (and by default) the
+    /// instance pool's 256.
+    pub max_concurrent_calls: u32,
 }
 
 impl Default for RuntimeOptions {
@@ -36,6 +40,7 @@ impl Default for RuntimeOptions {
             cache_dir: ComponentCache::default_dir(),
             sink: Arc::new(NullSink),
             events: None,
+            max_concurrent_calls: MAX_CONCURRENT_CALLS,
         }
     }
 }
@@ -83,6 +88,37 @@ struct Inner {
     policy: Policy,
     sink: Arc<dyn Sink>,
     events: Option<Events>,
+    slots: CallSlots,
+}
+
+/// Calls running now, against how many may: a call takes a slot before
+/// its instance is made and gives it back when it ends.
+struct CallSlots {
+    running: std::sync::atomic::AtomicU32,
+    max: u32,
+}
+
+/// A taken slot; dropping it gives it back.
+struct CallSlot<'a>(&'a CallSlots);
+
+impl CallSlots {
+    fn take(&self) -> Option<CallSlot<'_>> {
+        use std::sync::atomic::Ordering;
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| CallSlot(self))
+    }
+}
+
+impl Drop for CallSlot<'_> {
+    fn drop(&mut self) {
+        self.0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// The sandbox runtime: cheap to clone, safe to share across tasks.
@@ -119,6 +155,10 @@ impl Runtime {
                 policy,
                 sink,
                 events: options.events.map(|e| e.with_source("sandbox")),
+                slots: CallSlots {
+                    running: std::sync::atomic::AtomicU32::new(0),
+                    max: options.max_concurrent_calls.clamp(1, MAX_CONCURRENT_CALLS),
+                },
             }),
         })
     }
@@ -318,6 +358,19 @@ impl Runtime {
             Arc::clone(&inner.sink),
             request.secrets.clone(),
         ));
+        // Every pooled instance slot in use would make instantiation fail
+        // as if the tool had crashed: refuse first, plainly.
+        let Some(_slot) = inner.slots.take() else {
+            let failure = ToolFailure::new(
+                Reason::TooBusy,
+                format!(
+                    "{} tool calls are already running; this one was not started",
+                    inner.slots.max
+                ),
+            )
+            .suggestion("retry when fewer calls are running");
+            return Ok(CallOutcome::refused(failure, Some(decision)));
+        };
         let raw = sandbox::invoke(
             inner.engine.engine(),
             &tool.pre,

@@ -58,26 +58,43 @@ impl WasiHttpView for State {
 }
 
 /// Memory and table caps that also remember when they said no, so a trap
-/// after a refused `memory.grow` is reported as `memory_limit`.
+/// after a refused `memory.grow` is reported as `memory_limit`. The memory
+/// cap is on the sum of every linear memory of every instance of the call:
+/// a component with several memories gets the role's `memory_mib` in all,
+/// not each.
 struct Limiter {
     memory_max: usize,
     memory_refused: bool,
+    /// Bytes of linear memory the call holds now, over all its memories.
+    memory_total: usize,
 }
+
+/// Core instances, memories and tables one call may create: a Rust tool
+/// needs a handful of each (its module, the WASI adapter's), interpreters
+/// compiled to components a few dozen.
+const MAX_INSTANCES: usize = 64;
+const MAX_MEMORIES: usize = 64;
+const MAX_TABLES: usize = 256;
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_max {
+        let total = self
+            .memory_total
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_max {
             self.memory_refused = true;
             return Err(wasmtime::Error::msg(format!(
                 "memory limit of {} MiB reached",
                 self.memory_max >> 20
             )));
         }
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -88,6 +105,18 @@ impl ResourceLimiter for Limiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 
@@ -190,6 +219,7 @@ fn new_store(
         limiter: Limiter {
             memory_max: limits.memory_bytes,
             memory_refused: false,
+            memory_total: 0,
         },
         deadline: Instant::now() + limits.timeout,
     };
@@ -365,7 +395,28 @@ fn map_trap(
 
 #[cfg(test)]
 mod tests {
-    use super::last_words;
+    use super::{Limiter, last_words};
+    use wasmtime::ResourceLimiter;
+
+    /// Two memories of 40 MiB each do not fit a 64 MiB cap: the cap is on
+    /// the sum, and a refusal is remembered.
+    #[test]
+    fn the_memory_cap_is_on_the_sum_of_all_memories() {
+        const MIB: usize = 1 << 20;
+        let mut limiter = Limiter {
+            memory_max: 64 * MIB,
+            memory_refused: false,
+            memory_total: 0,
+        };
+        assert!(limiter.memory_growing(0, 40 * MIB, None).is_ok());
+        assert!(limiter.memory_growing(0, 20 * MIB, None).is_ok());
+        // The first memory grows within its own 40 MiB → 44 MiB: 64 in all.
+        assert!(limiter.memory_growing(40 * MIB, 44 * MIB, None).is_ok());
+        assert!(!limiter.memory_refused);
+        assert!(limiter.memory_growing(20 * MIB, 21 * MIB, None).is_err());
+        assert!(limiter.memory_refused);
+        assert_eq!(limiter.memory_total, 64 * MIB);
+    }
 
     #[test]
     fn a_rust_panic_is_reported_with_its_message_and_location() {

@@ -202,6 +202,7 @@ impl Rig {
             ),
             sink: Arc::new(NullSink),
             events: Some(Events::new(store.clone())),
+            ..RuntimeOptions::default()
         };
         let runtime = Runtime::new(policy, options).unwrap();
         Self {
