@@ -31,7 +31,9 @@
 //! like an `allow` entry and must be one): `deny` globs are matched against
 //! each argument (any match refuses; `*` crosses `/`), then, when
 //! `allow_prefix` is not empty, the arguments must start with one of its
-//! vectors. Deny wins.
+//! vectors. Deny wins. A denied long option is also refused abbreviated
+//! (`--outp` for `--output*`), with a value (`--force=yes`) and a denied
+//! short option inside a cluster (`-hT` for `-T`); see `args.rs`.
 //!
 //! **Environment.** The child's environment is exactly the variables the
 //! tool passes, each of which must be named in `env`, plus
@@ -77,6 +79,7 @@
 //! Every decision, allow or deny, goes to the [`Sink`](crate::Sink) as
 //! capability `exec`, operation `run`.
 
+mod args;
 mod confine;
 mod harden;
 mod host;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use super::args::ArgRules;
 use super::limits::ExecLimits;
 use crate::capability::{Capability, RoleScope, usage};
 use crate::decision::Ruling;
@@ -71,14 +72,6 @@ pub(crate) struct Program {
     dev: u64,
     ino: u64,
     args: Option<ArgRules>,
-}
-
-#[derive(Debug, Clone)]
-struct ArgRules {
-    key: String,
-    allow_prefix: Vec<Vec<String>>,
-    deny: Vec<String>,
-    deny_set: GlobSet,
 }
 
 /// The compiled `[roles.R.exec]` section of one role.
@@ -150,25 +143,12 @@ impl ExecPolicy {
                     ),
                 ));
             };
-            let mut set = GlobSetBuilder::new();
-            for (j, d) in rules.deny.iter().enumerate() {
-                let g = GlobBuilder::new(d).build().map_err(|e| {
-                    CompileError::new(
-                        format!("{key}.deny[{j}]"),
-                        format!("\"{d}\" is not a valid glob: {}", e.kind()),
-                    )
-                })?;
-                set.add(g);
-            }
-            let deny_set = set
-                .build()
-                .map_err(|e| CompileError::new(format!("{key}.deny"), e.to_string()))?;
-            p.args = Some(ArgRules {
-                key: format!("[roles.{role}.exec.args.\"{name}\"]"),
-                allow_prefix: rules.allow_prefix.clone(),
-                deny: rules.deny.clone(),
-                deny_set,
-            });
+            p.args = Some(ArgRules::compile(
+                &key,
+                format!("[roles.{role}.exec.args.\"{name}\"]"),
+                &rules.allow_prefix,
+                &rules.deny,
+            )?);
         }
         for (i, name) in raw.env.iter().enumerate() {
             let valid = !name.is_empty()
@@ -329,9 +309,9 @@ impl ExecPolicy {
         let Some(rules) = &p.args else {
             return allow;
         };
-        let denials = args
-            .iter()
-            .filter(|a| rules.deny_set.is_match(a.as_str()))
+        let denials = rules
+            .denied(args)
+            .into_iter()
             .map(|bad| Ruling::deny(format!("the argument \"{bad}\" matches {}.deny", rules.key)));
         let prefixed = |pre: &Vec<String>| {
             args.len() >= pre.len() && args.iter().zip(pre).all(|(a, b)| a == b)

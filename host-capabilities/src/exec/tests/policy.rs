@@ -125,3 +125,43 @@ fn env_and_cwd_decisions_name_their_keys() {
         Ruling::deny("add \"/etc\" (or a glob matching it) to [roles.ops.exec].cwd")
     );
 }
+
+#[test]
+fn denied_options_cannot_be_abbreviated_given_a_value_or_clustered() {
+    let mut raw = allow(&["df"]);
+    raw.args = BTreeMap::from([(
+        "df".to_owned(),
+        ArgsToml {
+            allow_prefix: vec![],
+            deny: vec!["--output*".into(), "-T".into(), "--print-type".into()],
+        },
+    )]);
+    let p = compile(&raw).unwrap();
+    let df = p.locate("df").unwrap();
+    let key = "[roles.ops.exec.args.\"df\"]";
+    for bad in [
+        "--outp",
+        "--o",
+        "--output=source",
+        "--outp=source",
+        "-hT",
+        "-Th",
+        "--print-t",
+        "--print-type=x",
+    ] {
+        assert_eq!(
+            p.decide(&df, &[bad.to_owned(), "/".to_owned()]),
+            Ruling::deny(format!("the argument \"{bad}\" matches {key}.deny")),
+            "{bad}"
+        );
+    }
+    // `--p` could be `--portability` or `--print-type`: refused too (it is
+    // a prefix of a denied option; getopt_long rejects it as ambiguous).
+    for ok in ["-h", "--human-readable", "--portability", "/"] {
+        assert_eq!(
+            p.decide(&df, &[ok.to_owned()]),
+            Ruling::allow("[roles.ops.exec].allow \"df\""),
+            "{ok}"
+        );
+    }
+}
