@@ -108,6 +108,13 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
     };
     let allowed = Ruling::allow(format!("{} ({})", ruling.reason(), protection.describe()));
     decide(&summary, &allowed)?;
+    if policy.identity.is_set() && !rustix::process::geteuid().is_root() {
+        return Err(CapError::Unsupported(format!(
+            "{} and {} need llmagent to run as root (it switches the child's user before exec)",
+            policy.key("user"),
+            policy.key("group")
+        )));
+    }
     let filters = super::harden::filters().map_err(CapError::Unsupported)?;
     let job = Job {
         program: program.clone(),
@@ -121,6 +128,7 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         max_stream_bytes: usize::try_from(grants.max_output_bytes / 2).unwrap_or(usize::MAX),
         ruleset,
         filters,
+        identity: policy.identity,
     };
     let done =
         run(job).map_err(|e| CapError::Io(format!("cannot start {}: {e}", program.display())))?;

@@ -11,6 +11,8 @@
 //! memory_mib = 1024                       # RLIMIT_AS
 //! file_size_mib = 64                      # RLIMIT_FSIZE
 //! processes = 256                         # RLIMIT_NPROC (per user; root is exempt)
+//! user = "nobody"                         # run children as this user (name or uid) …
+//! group = "nogroup"                       # … and group (default: the user's primary group)
 //! require_landlock = true                 # refuse to run where the kernel lacks Landlock
 //!
 //! [roles.ops.exec.args."/usr/bin/systemctl"]
@@ -52,6 +54,13 @@
 //! call never leaves a process behind — except one that made itself a new
 //! session (`setsid`), which the group kill cannot reach.
 //!
+//! **User and group** (see `identity.rs`): with `user` (and `group`) the
+//! child drops its supplementary groups and takes that gid and uid before
+//! `exec`; they are resolved when the policy is compiled, and an unknown
+//! name is a policy error. Without them children keep llmagent's uid: as
+//! root, uid 0 for file permissions, kept inside the grants by Landlock
+//! alone. Switching needs llmagent to run as root.
+//!
 //! **Landlock** (see `confine.rs`): before `exec` the child is confined to
 //! the role's `fs` grants (`read` → read files and list directories;
 //! `write` → create, write, truncate, rename, remove, but not device nodes)
@@ -70,7 +79,7 @@
 //! **No capabilities, no sockets** (see `harden.rs`): before Landlock the
 //! child locks its securebits, empties its bounding, ambient, permitted,
 //! effective and inheritable capability sets and sets `no_new_privs`, also
-//! when llmagent runs as root (it stays uid 0 for file permissions); after
+//! when llmagent runs as root (it stays uid 0 unless `user` is set); after
 //! Landlock a seccomp filter refuses every `socket` (so UDP, raw, packet,
 //! netlink and Unix sockets by path — which Landlock does not cover — are
 //! closed too), namespaces, mounts, tracing, io_uring, bpf, module loading,
@@ -83,6 +92,7 @@ mod args;
 mod confine;
 mod harden;
 mod host;
+mod identity;
 mod limits;
 mod policy;
 mod run;
@@ -90,4 +100,5 @@ mod run;
 mod tests;
 
 pub use confine::kernel_abi;
+pub use identity::IdToml;
 pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH};

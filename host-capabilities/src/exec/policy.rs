@@ -9,6 +9,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::args::ArgRules;
+use super::identity::{IdToml, Identity};
 use super::limits::ExecLimits;
 use crate::capability::{Capability, RoleScope, usage};
 use crate::decision::Ruling;
@@ -48,6 +49,10 @@ pub struct ExecToml {
     pub file_size_mib: Option<u64>,
     /// `RLIMIT_NPROC` (processes of the user, not only the child's).
     pub processes: Option<u64>,
+    /// The user children run as: a name or a uid.
+    pub user: Option<IdToml>,
+    /// The group children run as (default: the user's primary group).
+    pub group: Option<IdToml>,
 }
 
 /// `[roles.R.exec.args."<program>"]`.
@@ -88,6 +93,8 @@ pub struct ExecPolicy {
     pub(crate) require_landlock: bool,
     /// Timeout cap and resource limits.
     pub(crate) limits: ExecLimits,
+    /// The uid and gid children run as.
+    pub(crate) identity: Identity,
 }
 
 /// A program as the host found it, before the decision: canonical path,
@@ -112,6 +119,7 @@ impl ExecPolicy {
             cwd_entry: Vec::new(),
             require_landlock: true,
             limits: ExecLimits::defaults(10_000),
+            identity: Identity::default(),
         }
     }
 
@@ -197,6 +205,7 @@ impl ExecPolicy {
             cwd_entry,
             require_landlock: raw.require_landlock.unwrap_or(true),
             limits: ExecLimits::compile(raw, role_timeout_ms)?,
+            identity: Identity::compile(raw.user.as_ref(), raw.group.as_ref())?,
         })
     }
 
@@ -228,6 +237,7 @@ impl ExecPolicy {
                 self.cwd,
                 self.limits.summary()
             ));
+            lines.push(self.identity.summary());
             if !self.require_landlock {
                 lines.push("runs programs without Landlock where the kernel lacks it".into());
             }

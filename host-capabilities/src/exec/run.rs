@@ -1,6 +1,6 @@
 //! Running one allowed program: the child's set-up between `fork` and
-//! `exec` (new session, resource limits, Landlock), then a poll loop that
-//! feeds stdin, reads both streams up to their caps and stops at the
+//! `exec` (new session, resource limits, user, Landlock), then a poll loop
+//! that feeds stdin, reads both streams up to their caps and stops at the
 //! deadline, killing the whole process group.
 
 use std::io::Write;
@@ -20,6 +20,7 @@ use rustix::process::{
 };
 
 use super::harden::{self, Filters};
+use super::identity::Identity;
 use super::limits::ExecLimits;
 
 /// One run, fully decided.
@@ -36,6 +37,8 @@ pub(crate) struct Job {
     pub ruleset: Option<RulesetCreated>,
     /// The syscall filter, installed last.
     pub filters: &'static Filters,
+    /// The uid and gid the child runs as.
+    pub identity: Identity,
 }
 
 /// What came back.
@@ -129,8 +132,11 @@ pub(crate) fn run(mut job: Job) -> std::io::Result<Finished> {
     let limits = job.limits;
     let mut ruleset = job.ruleset.take();
     let filters = job.filters;
+    let setup = Setup {
+        identity: job.identity,
+    };
     confine(&mut cmd, move || {
-        child_setup(&limits, ruleset.take(), filters)
+        child_setup(&setup, &limits, ruleset.take(), filters)
     });
     let mut child = cmd.spawn()?;
     let pgid = Pid::from_child(&child);
@@ -171,10 +177,18 @@ where
     }
 }
 
+/// What the child's set-up needs besides the limits, prepared before
+/// `fork`.
+struct Setup {
+    identity: Identity,
+}
+
 /// The child's set-up: its own session (no controlling terminal, one
-/// process group to kill), the resource limits, no capabilities and
-/// `no_new_privs`, then Landlock, then the syscall filter.
+/// process group to kill), the resource limits, the user and group with
+/// no capabilities and `no_new_privs`, then Landlock, then the syscall
+/// filter.
 fn child_setup(
+    setup: &Setup,
     limits: &ExecLimits,
     ruleset: Option<RulesetCreated>,
     filters: &Filters,
@@ -206,7 +220,7 @@ fn child_setup(
         )?;
     }
     harden::inherit_only_stdio()?;
-    harden::drop_capabilities()?;
+    harden::drop_capabilities(setup.identity)?;
     if let Some(ruleset) = ruleset {
         match ruleset.restrict_self() {
             Ok(status) if status.ruleset == RulesetStatus::FullyEnforced => {}

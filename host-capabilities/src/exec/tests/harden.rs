@@ -200,3 +200,38 @@ fn fd_at(n: i32) -> std::os::fd::OwnedFd {
     drop(wanted);
     fd
 }
+
+#[test]
+fn children_run_as_the_roles_user_without_supplementary_groups() {
+    let test = "children_run_as_the_roles_user_without_supplementary_groups";
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("SKIPPED {test}: llmagent is not root here, so it cannot switch users");
+        return;
+    }
+    if !landlock_or_skip(test) {
+        return;
+    }
+    let fx = Fx::new();
+    let mut raw = allow(&["bash"]);
+    raw.user = Some(crate::exec::IdToml::Name("nobody".into()));
+    let mut caps = fx.caps(
+        raw,
+        FsToml {
+            read: vec!["/proc/**".into()],
+            write: vec![],
+        },
+        1 << 20,
+    );
+    let o = run(
+        &mut caps,
+        sh(
+            "while IFS=$'\\t' read -r k a b c d; do case $k in Uid:|Gid:|Groups:|CapEff:|CapBnd:) echo $k $a $b $c $d;; esac; done < /proc/self/status",
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Uid: 65534 65534 65534 65534\nGid: 65534 65534 65534 65534\nGroups:\n\
+         CapEff: 0000000000000000\nCapBnd: 0000000000000000\n",
+        "{o:?}"
+    );
+}

@@ -127,6 +127,47 @@ fn env_and_cwd_decisions_name_their_keys() {
 }
 
 #[test]
+fn user_and_group_resolve_when_compiled_and_unknown_ones_are_errors() {
+    use crate::exec::IdToml;
+    let mut raw = allow(&["bash"]);
+    raw.user = Some(IdToml::Name("root".into()));
+    raw.group = Some(IdToml::Id(12345));
+    let p = compile(&raw).unwrap();
+    assert_eq!(
+        p.identity,
+        crate::exec::identity::Identity {
+            uid: Some(0),
+            gid: Some(12345)
+        }
+    );
+    assert!(
+        p.summary()
+            .contains(&"children run as uid 0 (root), gid 12345, no supplementary groups".into()),
+        "{:?}",
+        p.summary()
+    );
+    raw.user = Some(IdToml::Name("no-such-user-x".into()));
+    assert_eq!(compile(&raw).unwrap_err().key, "user");
+    raw.user = None;
+    raw.group = Some(IdToml::Name("no-such-group-x".into()));
+    assert_eq!(compile(&raw).unwrap_err().key, "group");
+    // Without a user, the summary says what children keep.
+    raw.group = None;
+    assert!(
+        compile(&raw)
+            .unwrap()
+            .summary()
+            .iter()
+            .any(|l| l.starts_with(
+                "children keep llmagent's uid and groups (no user set): when llmagent runs as root \
+             they remain uid 0"
+            )),
+        "{:?}",
+        compile(&raw).unwrap().summary()
+    );
+}
+
+#[test]
 fn denied_options_cannot_be_abbreviated_given_a_value_or_clustered() {
     let mut raw = allow(&["df"]);
     raw.args = BTreeMap::from([(
