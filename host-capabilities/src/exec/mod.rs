@@ -11,6 +11,7 @@
 //! memory_mib = 1024                       # RLIMIT_AS
 //! file_size_mib = 64                      # RLIMIT_FSIZE
 //! processes = 256                         # RLIMIT_NPROC (per user; root is exempt)
+//! max_processes = 256                     # pids.max of each call's cgroup (binds root)
 //! user = "nobody"                         # run children as this user (name or uid) …
 //! group = "nogroup"                       # … and group (default: the user's primary group)
 //! require_landlock = true                 # refuse to run where the kernel lacks Landlock
@@ -48,11 +49,19 @@
 //! **Process.** A new session (no controlling terminal; its own process
 //! group); `setrlimit` as above plus no core dumps; stdin is `/dev/null`
 //! unless the tool gives bytes; stdout and stderr are each cut at half the
-//! role's `max_output_bytes` (so both fit one answer) with a flag. At the
-//! deadline the whole group gets SIGKILL; when the program exits, whatever
-//! it left in the background gets SIGKILL too (after 50 ms to flush), so a
-//! call never leaves a process behind — except one that made itself a new
-//! session (`setsid`), which the group kill cannot reach.
+//! role's `max_output_bytes` (so both fit one answer) with a flag.
+//!
+//! **Process tree** (see `tree.rs`, `cgroup.rs`): each call's processes
+//! live in a cgroup of their own (joined before `exec`), capped by
+//! `max_processes` (`pids.max`, root included). At the deadline, and 50 ms
+//! after the program exits (so background writers can flush), the whole
+//! cgroup is killed (`cgroup.kill`) and removed: a process that left the
+//! process group (`setsid`, `set -m`, a double fork) dies with the rest.
+//! The program dies with llmagent (`PR_SET_PDEATHSIG`), and a sentinel
+//! process kills every call's cgroup when llmagent exits or is killed.
+//! Where cgroups cannot be used llmagent falls back to being a child
+//! subreaper and killing what it finds in `/proc`, which is weaker (see
+//! `tree.rs`); the allow decision's rule and `policy check` say so.
 //!
 //! **User and group** (see `identity.rs`): with `user` (and `group`) the
 //! child drops its supplementary groups and takes that gid and uid before
@@ -89,6 +98,7 @@
 //! capability `exec`, operation `run`.
 
 mod args;
+mod cgroup;
 mod confine;
 mod harden;
 mod host;
@@ -98,6 +108,7 @@ mod policy;
 mod run;
 #[cfg(test)]
 mod tests;
+mod tree;
 
 pub use confine::kernel_abi;
 pub use identity::IdToml;

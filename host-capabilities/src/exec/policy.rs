@@ -49,6 +49,9 @@ pub struct ExecToml {
     pub file_size_mib: Option<u64>,
     /// `RLIMIT_NPROC` (processes of the user, not only the child's).
     pub processes: Option<u64>,
+    /// `pids.max` of each call's cgroup: processes of one call at once,
+    /// binding root too.
+    pub max_processes: Option<u64>,
     /// The user children run as: a name or a uid.
     pub user: Option<IdToml>,
     /// The group children run as (default: the user's primary group).
@@ -238,6 +241,10 @@ impl ExecPolicy {
                 self.limits.summary()
             ));
             lines.push(self.identity.summary());
+            let tree = super::tree::probe();
+            if !tree.is_empty() {
+                lines.push(tree);
+            }
             if !self.require_landlock {
                 lines.push("runs programs without Landlock where the kernel lacks it".into());
             }

@@ -168,6 +168,15 @@ fn user_and_group_resolve_when_compiled_and_unknown_ones_are_errors() {
 }
 
 #[test]
+fn max_processes_is_checked() {
+    let mut raw = allow(&["bash"]);
+    raw.max_processes = Some(0);
+    assert_eq!(compile(&raw).unwrap_err().key, "max_processes");
+    raw.max_processes = Some(32);
+    assert_eq!(compile(&raw).unwrap().limits.max_processes, 32);
+}
+
+#[test]
 fn denied_options_cannot_be_abbreviated_given_a_value_or_clustered() {
     let mut raw = allow(&["df"]);
     raw.args = BTreeMap::from([(
