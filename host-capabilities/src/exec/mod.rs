@@ -28,7 +28,13 @@
 //! matter), canonicalised, and must name an allowed path whose device and
 //! inode are still those seen at load; a symlink named like an allowed
 //! program resolves to whatever it points at. The program is executed by
-//! its canonical path with `argv[0]` set to that path.
+//! its canonical path with `argv[0]` set to that path. The dynamic loader
+//! (`ld-linux*`, `ld.so`) runs any file it can read, so an `allow` entry
+//! resolving to it must be its absolute path, written exactly (not a bare
+//! name, not a symlink named otherwise). A file in a write grant lacks
+//! Landlock's execute right, so it cannot be run directly; through the
+//! loader (`mmap`, which Landlock does not check) an allowed shell can run
+//! a file it can also read, inside the same confinement.
 //!
 //! **Arguments.** `[roles.R.exec.args."<program>"]` (the key is resolved
 //! like an `allow` entry and must be one): `deny` globs are matched against

@@ -132,6 +132,8 @@ impl ExecPolicy {
         let mut programs = Vec::with_capacity(raw.allow.len());
         for (i, written) in raw.allow.iter().enumerate() {
             let path = resolve(written).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
+            refuse_hidden_loader(written, &path)
+                .map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
             let (dev, ino) =
                 identity(&path).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
             programs.push(Program {
@@ -401,6 +403,40 @@ pub(crate) fn resolve(program: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(real)
+}
+
+/// Whether a file name is a dynamic loader's (`ld-linux-x86-64.so.2`,
+/// `ld.so`, `ld64.so.2`, musl's `ld-musl-x86_64.so.1`).
+fn is_loader(name: &str) -> bool {
+    name.starts_with("ld.so")
+        || name.starts_with("ld64.so")
+        || (name.starts_with("ld-") && name.contains(".so"))
+}
+
+/// The dynamic loader runs any file it can read, whatever Landlock's
+/// execute right on that file says (it maps it with `mmap`, which
+/// Landlock does not check): allowing it is allowing every readable file
+/// as a program. So it is allowed only when written exactly, as an
+/// absolute path whose own name is a loader's — not as a bare name, and
+/// not through a symlink named like something else.
+fn refuse_hidden_loader(written: &str, real: &Path) -> Result<(), String> {
+    let real_name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !is_loader(real_name) {
+        return Ok(());
+    }
+    let written_name = Path::new(written)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if written.starts_with('/') && is_loader(written_name) {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{written}\" is the dynamic loader ({}), which runs any file it can read, also from \
+         write grants; to allow it on purpose, write its absolute path (\"{}\")",
+        real.display(),
+        real.display()
+    ))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -215,3 +215,26 @@ fn denied_options_cannot_be_abbreviated_given_a_value_or_clustered() {
         );
     }
 }
+
+#[test]
+fn the_dynamic_loader_is_allowed_only_when_written_exactly() {
+    let loader = "/lib64/ld-linux-x86-64.so.2";
+    if !std::path::Path::new(loader).exists() || !std::path::Path::new("/usr/bin/ld.so").exists() {
+        eprintln!(
+            "SKIPPED the_dynamic_loader_is_allowed_only_when_written_exactly: no {loader} or /usr/bin/ld.so"
+        );
+        return;
+    }
+    let e = compile(&allow(&["bash", "ld.so"])).unwrap_err();
+    assert_eq!(e.key, "allow[1]");
+    assert!(e.message.contains("is the dynamic loader"), "{e:?}");
+    // A symlink whose name hides the loader.
+    let dir = tempfile::tempdir().unwrap();
+    let alias = dir.path().join("runner");
+    std::os::unix::fs::symlink(loader, &alias).unwrap();
+    let e = compile(&allow(&[&alias.display().to_string()])).unwrap_err();
+    assert_eq!(e.key, "allow[0]");
+    // Written exactly, it is the operator's choice.
+    assert!(compile(&allow(&[loader])).is_ok());
+    assert!(compile(&allow(&["/usr/bin/ld.so"])).is_ok());
+}
