@@ -225,13 +225,14 @@ fn children_run_as_the_roles_user_without_supplementary_groups() {
     let o = run(
         &mut caps,
         sh(
-            "while IFS=$'\\t' read -r k a b c d; do case $k in Uid:|Gid:|Groups:|CapEff:|CapBnd:) echo $k $a $b $c $d;; esac; done < /proc/self/status",
+            "while IFS=$'\\t' read -r k a b c d; do case $k in Uid:|Gid:|Groups:|Cap*|NoNewPrivs:) echo $k $a $b $c $d;; esac; done < /proc/self/status",
         ),
     );
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
         "Uid: 65534 65534 65534 65534\nGid: 65534 65534 65534 65534\nGroups:\n\
-         CapEff: 0000000000000000\nCapBnd: 0000000000000000\n",
+         CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+         CapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n",
         "{o:?}"
     );
 }
