@@ -144,9 +144,8 @@ pub(crate) fn run(mut job: Job) -> std::io::Result<Finished> {
     confine(&mut cmd, move || {
         child_setup(&setup, &limits, ruleset.take(), filters)
     });
-    let mut child = cmd.spawn()?;
+    let mut child = job.tree.spawn(&mut cmd)?;
     let pgid = Pid::from_child(&child);
-    job.tree.spawned(pgid);
     let result = collect(&mut child, &mut job, deadline);
     // Whatever happened, nothing of the call outlives it: the program is
     // still unreaped here, so its pid (= the group id) cannot have been

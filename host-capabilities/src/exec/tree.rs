@@ -10,11 +10,13 @@
 //! subreaper, so a call's orphans are reparented to llmagent instead of
 //! `init`, and at the end of a call it kills, walking `/proc`, every
 //! descendant of the call's program and every orphan reparented to
-//! llmagent since the call started (other than another call's program),
-//! then reaps the orphans. Known gaps: a process forked between two walks
-//! may be missed (the walk repeats until it finds nothing), a call's
-//! orphans can be killed by another call ending at the same time, and
-//! there is no process cap beyond `RLIMIT_NPROC`, which does not bind root.
+//! llmagent since the call started (a child of llmagent in a session other
+//! than llmagent's, other than another call's program; programs are not
+//! started while a walk runs), then reaps the orphans. Known gaps: a
+//! process forked between two walks may be missed (the walk repeats until
+//! it finds nothing alive), a call's orphans can be killed by another call
+//! ending at the same time, and there is no process cap beyond
+//! `RLIMIT_NPROC`, which does not bind root.
 //!
 //! In both modes the program gets `PR_SET_PDEATHSIG(SIGKILL)`: should
 //! llmagent die, the program dies with it. The signal follows the *thread*
@@ -25,7 +27,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::RawFd;
-use std::sync::{Mutex, OnceLock};
+use std::process::{Child, Command};
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process, waitid};
@@ -115,6 +118,11 @@ pub(crate) fn subreaper(why: String) -> Mode {
 /// clean-up does not take another's program for an orphan.
 static PROGRAMS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
+/// Held for reading from a program's `fork` until it is in [`PROGRAMS`],
+/// and for writing while a clean-up walks `/proc`, so that a program
+/// being started is never taken for an orphan.
+static SPAWNING: RwLock<()> = RwLock::new(());
+
 /// One call's containment.
 #[derive(Debug)]
 pub(crate) enum Tree {
@@ -141,15 +149,20 @@ impl Tree {
         }
     }
 
-    /// Records the spawned program.
-    pub fn spawned(&mut self, program: Pid) {
-        if let Tree::Subreaper(p) = self {
-            let start = stat(program.as_raw_nonzero().get()).map_or(0, |s| s.start);
-            *p = Some((program, start));
-            if let Ok(mut live) = PROGRAMS.lock() {
-                live.insert(program.as_raw_nonzero().get());
-            }
+    /// Spawns the program and records it.
+    pub fn spawn(&mut self, cmd: &mut Command) -> std::io::Result<Child> {
+        let Tree::Subreaper(p) = self else {
+            return cmd.spawn();
+        };
+        let _spawning = SPAWNING.read();
+        let child = cmd.spawn()?;
+        let program = Pid::from_child(&child);
+        let start = stat(program.as_raw_nonzero().get()).map_or(0, |s| s.start);
+        *p = Some((program, start));
+        if let Ok(mut live) = PROGRAMS.lock() {
+            live.insert(program.as_raw_nonzero().get());
         }
+        Ok(child)
     }
 
     /// Kills every process of the call; the program itself is still
@@ -175,6 +188,7 @@ impl Tree {
 /// What the walk needs of `/proc/<pid>/stat`.
 struct Stat {
     ppid: i32,
+    session: i32,
     /// Clock ticks after boot.
     start: u64,
     zombie: bool,
@@ -186,6 +200,7 @@ fn stat(pid: i32) -> Option<Stat> {
     let f: Vec<&str> = after.split(' ').collect();
     Some(Stat {
         ppid: f.get(1)?.parse().ok()?,
+        session: f.get(3)?.parse().ok()?,
         start: f.get(19)?.parse().ok()?,
         zombie: f.first() == Some(&"Z"),
     })
@@ -208,6 +223,9 @@ fn processes() -> BTreeMap<i32, Stat> {
 fn kill_descendants(program: Pid, start: u64) {
     let me = rustix::process::getpid().as_raw_nonzero().get();
     let root = program.as_raw_nonzero().get();
+    // No program is being started meanwhile (it would look like an orphan).
+    let spawning = SPAWNING.write();
+    let my_session = rustix::process::getsid(None).map_or(0, |s| s.as_raw_nonzero().get());
     let others: BTreeSet<i32> = PROGRAMS
         .lock()
         .map(|l| l.iter().copied().filter(|&p| p != root).collect())
@@ -218,7 +236,15 @@ fn kill_descendants(program: Pid, start: u64) {
         let all = processes();
         let mut tree: BTreeSet<i32> = BTreeSet::from([root]);
         for (&pid, s) in &all {
-            if s.ppid == me && pid != root && !others.contains(&pid) && s.start >= start {
+            // An orphan: now llmagent's child, in a session of a call (a
+            // process llmagent started itself is in llmagent's session),
+            // started after this call's program, and not another call's.
+            let orphan = s.ppid == me
+                && s.session != my_session
+                && pid != root
+                && !others.contains(&pid)
+                && s.start >= start;
+            if orphan {
                 tree.insert(pid);
             }
         }
@@ -249,6 +275,7 @@ fn kill_descendants(program: Pid, start: u64) {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    drop(spawning);
     // The killed processes end as llmagent's children (orphans are
     // reparented to it): reap them, never blocking.
     while !killed.is_empty() && Instant::now() < deadline {
