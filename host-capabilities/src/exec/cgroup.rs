@@ -136,6 +136,14 @@ impl Bases {
         })
     }
 
+    /// The base directories (v2, then v1 `pids` if used).
+    #[cfg(test)]
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.v2.clone())
+            .chain(self.v1_pids.clone())
+            .collect()
+    }
+
     /// Whether calls have a `pids.max`.
     pub fn limits_processes(&self) -> bool {
         self.v2_pids || self.v1_pids.is_some()

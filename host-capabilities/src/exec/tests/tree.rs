@@ -148,21 +148,31 @@ fn subreaper_helper() {
 
 #[test]
 fn the_tree_dies_when_the_runtime_is_killed() {
-    if let Mode::Subreaper(why) = tree::mode() {
-        eprintln!(
-            "SKIPPED the_tree_dies_when_the_runtime_is_killed: no cgroup ({why}); \
-             in the subreaper fallback only the program itself dies with llmagent"
-        );
-        return;
-    }
+    let bases = match tree::mode() {
+        Mode::Cgroup(b) => b.dirs(),
+        Mode::Subreaper(why) => {
+            eprintln!(
+                "SKIPPED the_tree_dies_when_the_runtime_is_killed: no cgroup ({why}); \
+                 in the subreaper fallback only the program itself dies with llmagent"
+            );
+            return;
+        }
+    };
     let mut runtime = helper("killed_runtime_helper");
+    // The helper's cgroups sit beside ours, named after its pid.
+    let theirs: Vec<std::path::PathBuf> = bases
+        .iter()
+        .map(|b| b.with_file_name(format!("llmagent-{}", runtime.id())))
+        .collect();
     // The helper's program is bash; its child sleeps.
     let (child, grandchild) = (unique(30), unique(31));
     let started = eventually(Duration::from_secs(30), || {
         !sleeping(&child).is_empty() && !sleeping(&grandchild).is_empty()
     });
+    let existed: Vec<bool> = theirs.iter().map(|d| d.exists()).collect();
     let _ = runtime.kill();
     let out = runtime.wait_with_output().unwrap();
+    assert_eq!(existed, vec![true; theirs.len()], "{theirs:?}");
     assert!(
         started,
         "the helper did not start its tree: {}\n{}",
@@ -173,6 +183,14 @@ fn the_tree_dies_when_the_runtime_is_killed() {
         assert!(
             eventually(Duration::from_secs(2), || sleeping(a).is_empty()),
             "sleep {a} outlived the killed runtime"
+        );
+    }
+    // The sentinel removed the killed runtime's cgroups.
+    for dir in &theirs {
+        assert!(
+            eventually(Duration::from_secs(3), || !dir.exists()),
+            "{} is left behind",
+            dir.display()
         );
     }
 }
