@@ -121,19 +121,57 @@ impl Bases {
         } else {
             v1_pids_base(&mountinfo, &own, pid)
         };
-        if let Err(e) = sentinel(&v2, v1_pids.as_deref()) {
-            let _ = std::fs::remove_dir(&v2);
-            if let Some(p) = &v1_pids {
-                let _ = std::fs::remove_dir(p);
-            }
-            return Err(e);
-        }
-        Ok(Self {
+        let bases = Self {
             v2,
             v2_pids,
             v1_pids,
             next: AtomicU64::new(0),
-        })
+        };
+        let ready = bases
+            .trial()
+            .and_then(|()| sentinel(&bases.v2, bases.v1_pids.as_deref()));
+        if let Err(e) = ready {
+            let _ = std::fs::remove_dir(&bases.v2);
+            if let Some(p) = &bases.v1_pids {
+                let _ = std::fs::remove_dir(p);
+            }
+            return Err(e);
+        }
+        Ok(bases)
+    }
+
+    /// Checks that a process can join a call cgroup (a cgroup with
+    /// controllers enabled above it, as in some containers, may refuse),
+    /// with a child that only joins one and exits.
+    #[allow(unsafe_code)]
+    fn trial(&self) -> Result<(), String> {
+        let call = self.call(1).map_err(|e| {
+            format!(
+                "cannot create a call cgroup under {}: {e}",
+                self.v2.display()
+            )
+        })?;
+        let fds = call.join_fds();
+        // SAFETY: the child makes raw `write`s to descriptors the parent
+        // holds open, then leaves with `_exit`: async-signal-safe only.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let code = i32::from(join(&fds).is_err());
+            // SAFETY: see above.
+            unsafe { libc::_exit(code) }
+        }
+        let pid = rustix::process::Pid::from_raw(pid)
+            .ok_or_else(|| format!("cannot fork: {}", std::io::Error::last_os_error()))?;
+        let status = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+            .map_err(|e| format!("cannot wait for the trial process: {e}"))?;
+        drop(call);
+        match status.and_then(|(_, s)| s.exit_status()) {
+            Some(0) => Ok(()),
+            _ => Err(format!(
+                "a process cannot join a cgroup under {} (controllers enabled above it?)",
+                self.v2.display()
+            )),
+        }
     }
 
     /// The base directories (v2, then v1 `pids` if used).
