@@ -78,8 +78,14 @@ pub(crate) fn probe() -> Result<bool, String> {
             parent.display()
         )
     })?;
-    let v2_pids = std::fs::read_to_string(parent.join("cgroup.controllers"))
-        .is_ok_and(|c| c.split_whitespace().any(|x| x == "pids"));
+    // As `enable_pids` decides: `pids` already enabled for the children of
+    // llmagent's cgroup, or available in it when it is the root.
+    let lists_pids = |file: &str| {
+        std::fs::read_to_string(parent.join(file))
+            .is_ok_and(|c| c.split_whitespace().any(|x| x == "pids"))
+    };
+    let v2_pids =
+        lists_pids("cgroup.subtree_control") || (v2_own == "/" && lists_pids("cgroup.controllers"));
     let v1_pids = mount_of(&mountinfo, |fstype, options| {
         fstype == "cgroup" && options.split(',').any(|o| o == "pids")
     })
@@ -287,7 +293,10 @@ pub(crate) fn join(fds: &[RawFd]) -> std::io::Result<()> {
 
 /// `inner` (a cgroup path, absolute within its hierarchy) under `mount`.
 fn under(mount: &Path, inner: &str) -> PathBuf {
-    mount.join(inner.trim_start_matches('/'))
+    match inner.trim_start_matches('/') {
+        "" => mount.to_path_buf(),
+        inner => mount.join(inner),
+    }
 }
 
 /// Whether a v2 cgroup still has processes (in it or below).

@@ -53,8 +53,8 @@ impl Mode {
         match self {
             Mode::Cgroup(b) => b.describe(),
             Mode::Subreaper(why) => format!(
-                "process tree by subreaper (weaker than a cgroup: a setsid'd orphan can be missed, \
-                 no pids.max; no cgroup because {why})"
+                "process tree by subreaper (weaker than a cgroup: no pids.max, and when llmagent \
+                 is killed its programs' descendants live on; no cgroup because {why})"
             ),
         }
     }
