@@ -9,8 +9,9 @@
 //! ambient set, sets `no_new_privs` (setuid and file-capability binaries
 //! give nothing) and empties its permitted, effective and inheritable sets.
 //! A child of a non-root runtime has no capability to drop; `no_new_privs`
-//! and the empty sets still apply. A root child stays uid 0 for file
-//! permissions: Landlock, not the uid, keeps it inside its grants.
+//! and the empty sets still apply. Unless the role names a `user`, a root
+//! child stays uid 0 for file permissions: Landlock, not the uid, keeps it
+//! inside its grants.
 //!
 //! **Descriptors.** Every descriptor above stderr is marked close-on-exec
 //! (`close_range`), so the program inherits stdin, stdout and stderr only.
@@ -44,6 +45,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use super::identity::Identity;
 use rustix::thread::{
     CapabilitiesSecureBits, CapabilitySet, CapabilitySets, clear_ambient_capability_set,
     remove_capability_from_bounding_set, set_capabilities, set_capabilities_secure_bits,
@@ -206,11 +208,12 @@ fn masked(arg: u8, bit: u64, also: Option<(u8, u64)>) -> Result<SeccompRule, Str
     SeccompRule::new(conditions).map_err(|e| e.to_string())
 }
 
-/// Drops every capability and sets `no_new_privs`; runs in the forked
-/// child before `exec` (raw syscalls only). Securebits and the bounding
-/// set need `CAP_SETPCAP`, which only a privileged runtime has: without it
-/// there is nothing in them to give away.
-pub(crate) fn drop_capabilities() -> std::io::Result<()> {
+/// Drops every capability and sets `no_new_privs`, switching to
+/// `identity` on the way (see `identity.rs` for the order); runs in the
+/// forked child before `exec` (raw syscalls only). Securebits and the
+/// bounding set need `CAP_SETPCAP`, which only a privileged runtime has:
+/// without it there is nothing in them to give away.
+pub(crate) fn drop_capabilities(identity: Identity) -> std::io::Result<()> {
     let privileged = rustix::thread::capabilities(None)
         .map(|sets| sets.effective.contains(CapabilitySet::SETPCAP))
         .unwrap_or(false);
@@ -235,6 +238,10 @@ pub(crate) fn drop_capabilities() -> std::io::Result<()> {
             }
         }
     }
+    // Still holding CAP_SETUID and CAP_SETGID (a privileged runtime);
+    // the locked NO_SETUID_FIXUP bit keeps the uid change from touching
+    // the capability sets, which are emptied next.
+    super::identity::switch(identity)?;
     clear_ambient_capability_set()?;
     set_no_new_privs(true)?;
     set_capabilities(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::confine::{self, Protection};
 use super::policy::SAFE_PATH;
 use super::run::{Job, run};
+use super::tree::{self, Tree};
 use crate::bindings::CapError;
 use crate::bindings::exec::{Command, Host, Outcome};
 use crate::ctx::{Capabilities, Grants};
@@ -106,8 +107,26 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         }
         None => (Protection::None, None),
     };
-    let allowed = Ruling::allow(format!("{} ({})", ruling.reason(), protection.describe()));
+    let mode = tree::mode();
+    // The weaker containment is part of the rule, so the event log says so.
+    let weak = if mode.is_weak() {
+        format!("; {}", mode.describe())
+    } else {
+        String::new()
+    };
+    let allowed = Ruling::allow(format!(
+        "{} ({}{weak})",
+        ruling.reason(),
+        protection.describe()
+    ));
     decide(&summary, &allowed)?;
+    if policy.identity.is_set() && !rustix::process::geteuid().is_root() {
+        return Err(CapError::Unsupported(format!(
+            "{} and {} need llmagent to run as root (it switches the child's user before exec)",
+            policy.key("user"),
+            policy.key("group")
+        )));
+    }
     let filters = super::harden::filters().map_err(CapError::Unsupported)?;
     let job = Job {
         program: program.clone(),
@@ -121,6 +140,9 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         max_stream_bytes: usize::try_from(grants.max_output_bytes / 2).unwrap_or(usize::MAX),
         ruleset,
         filters,
+        identity: policy.identity,
+        tree: Tree::new(mode, policy.limits.max_processes)
+            .map_err(|e| CapError::Io(format!("cannot create the call's cgroup: {e}")))?,
     };
     let done =
         run(job).map_err(|e| CapError::Io(format!("cannot start {}: {e}", program.display())))?;

@@ -18,6 +18,10 @@ const DEFAULT_FILE_SIZE_MIB: u64 = 64;
 /// not enforced for root), so it is a fork-bomb brake, not a quota.
 const DEFAULT_PROCESSES: u64 = 256;
 
+/// 256 processes per call (`pids.max` of the call's cgroup): a fork bomb
+/// stops there, also as root; a parallel build still has room.
+const DEFAULT_MAX_PROCESSES: u64 = 256;
+
 /// 1 s to 1 h of CPU.
 const CPU_SECONDS: RangeInclusive<u64> = 1..=3600;
 /// 16 MiB (a dynamic loader and a small program) to 64 GiB.
@@ -26,6 +30,8 @@ const MEMORY_MIB: RangeInclusive<u64> = 16..=(64 << 10);
 const FILE_SIZE_MIB: RangeInclusive<u64> = 1..=(1 << 20);
 /// 1 to 65 536 processes.
 const PROCESSES: RangeInclusive<u64> = 1..=65_536;
+/// 1 (the program alone) to 65 536 processes per call.
+const MAX_PROCESSES: RangeInclusive<u64> = 1..=65_536;
 
 /// Limits on one program run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +46,9 @@ pub struct ExecLimits {
     pub file_size_mib: u64,
     /// `RLIMIT_NPROC`.
     pub processes: u64,
+    /// `pids.max` of the call's cgroup: processes and threads of the call
+    /// at once, root included.
+    pub max_processes: u64,
 }
 
 impl ExecLimits {
@@ -51,6 +60,7 @@ impl ExecLimits {
             memory_mib: DEFAULT_MEMORY_MIB,
             file_size_mib: DEFAULT_FILE_SIZE_MIB,
             processes: DEFAULT_PROCESSES,
+            max_processes: DEFAULT_MAX_PROCESSES,
         }
     }
 
@@ -111,14 +121,27 @@ impl ExecLimits {
                 d.processes,
                 "processes of the user",
             )?,
+            max_processes: check(
+                "max_processes",
+                raw.max_processes,
+                MAX_PROCESSES,
+                d.max_processes,
+                "processes of one call",
+            )?,
         })
     }
 
-    /// `timeout 10000 ms, cpu 60 s, memory 1024 MiB, file size 64 MiB, processes 256`.
+    /// `timeout 10000 ms, cpu 60 s, memory 1024 MiB, file size 64 MiB,
+    /// processes 256, 256 per call`.
     pub fn summary(&self) -> String {
         format!(
-            "timeout {} ms, cpu {} s, memory {} MiB, file size {} MiB, processes {}",
-            self.timeout_ms, self.cpu_seconds, self.memory_mib, self.file_size_mib, self.processes
+            "timeout {} ms, cpu {} s, memory {} MiB, file size {} MiB, processes {}, {} per call",
+            self.timeout_ms,
+            self.cpu_seconds,
+            self.memory_mib,
+            self.file_size_mib,
+            self.processes,
+            self.max_processes
         )
     }
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use super::args::ArgRules;
+use super::identity::{IdToml, Identity};
 use super::limits::ExecLimits;
 use crate::capability::{Capability, RoleScope, usage};
 use crate::decision::Ruling;
@@ -47,6 +49,13 @@ pub struct ExecToml {
     pub file_size_mib: Option<u64>,
     /// `RLIMIT_NPROC` (processes of the user, not only the child's).
     pub processes: Option<u64>,
+    /// `pids.max` of each call's cgroup: processes of one call at once,
+    /// binding root too.
+    pub max_processes: Option<u64>,
+    /// The user children run as: a name or a uid.
+    pub user: Option<IdToml>,
+    /// The group children run as (default: the user's primary group).
+    pub group: Option<IdToml>,
 }
 
 /// `[roles.R.exec.args."<program>"]`.
@@ -73,14 +82,6 @@ pub(crate) struct Program {
     args: Option<ArgRules>,
 }
 
-#[derive(Debug, Clone)]
-struct ArgRules {
-    key: String,
-    allow_prefix: Vec<Vec<String>>,
-    deny: Vec<String>,
-    deny_set: GlobSet,
-}
-
 /// The compiled `[roles.R.exec]` section of one role.
 #[derive(Debug, Clone)]
 pub struct ExecPolicy {
@@ -95,6 +96,8 @@ pub struct ExecPolicy {
     pub(crate) require_landlock: bool,
     /// Timeout cap and resource limits.
     pub(crate) limits: ExecLimits,
+    /// The uid and gid children run as.
+    pub(crate) identity: Identity,
 }
 
 /// A program as the host found it, before the decision: canonical path,
@@ -119,6 +122,7 @@ impl ExecPolicy {
             cwd_entry: Vec::new(),
             require_landlock: true,
             limits: ExecLimits::defaults(10_000),
+            identity: Identity::default(),
         }
     }
 
@@ -128,6 +132,8 @@ impl ExecPolicy {
         let mut programs = Vec::with_capacity(raw.allow.len());
         for (i, written) in raw.allow.iter().enumerate() {
             let path = resolve(written).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
+            refuse_hidden_loader(written, &path)
+                .map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
             let (dev, ino) =
                 identity(&path).map_err(|m| CompileError::new(format!("allow[{i}]"), m))?;
             programs.push(Program {
@@ -150,25 +156,12 @@ impl ExecPolicy {
                     ),
                 ));
             };
-            let mut set = GlobSetBuilder::new();
-            for (j, d) in rules.deny.iter().enumerate() {
-                let g = GlobBuilder::new(d).build().map_err(|e| {
-                    CompileError::new(
-                        format!("{key}.deny[{j}]"),
-                        format!("\"{d}\" is not a valid glob: {}", e.kind()),
-                    )
-                })?;
-                set.add(g);
-            }
-            let deny_set = set
-                .build()
-                .map_err(|e| CompileError::new(format!("{key}.deny"), e.to_string()))?;
-            p.args = Some(ArgRules {
-                key: format!("[roles.{role}.exec.args.\"{name}\"]"),
-                allow_prefix: rules.allow_prefix.clone(),
-                deny: rules.deny.clone(),
-                deny_set,
-            });
+            p.args = Some(ArgRules::compile(
+                &key,
+                format!("[roles.{role}.exec.args.\"{name}\"]"),
+                &rules.allow_prefix,
+                &rules.deny,
+            )?);
         }
         for (i, name) in raw.env.iter().enumerate() {
             let valid = !name.is_empty()
@@ -217,6 +210,7 @@ impl ExecPolicy {
             cwd_entry,
             require_landlock: raw.require_landlock.unwrap_or(true),
             limits: ExecLimits::compile(raw, role_timeout_ms)?,
+            identity: Identity::compile(raw.user.as_ref(), raw.group.as_ref())?,
         })
     }
 
@@ -248,6 +242,11 @@ impl ExecPolicy {
                 self.cwd,
                 self.limits.summary()
             ));
+            lines.push(self.identity.summary());
+            let tree = super::tree::probe();
+            if !tree.is_empty() {
+                lines.push(tree);
+            }
             if !self.require_landlock {
                 lines.push("runs programs without Landlock where the kernel lacks it".into());
             }
@@ -329,9 +328,9 @@ impl ExecPolicy {
         let Some(rules) = &p.args else {
             return allow;
         };
-        let denials = args
-            .iter()
-            .filter(|a| rules.deny_set.is_match(a.as_str()))
+        let denials = rules
+            .denied(args)
+            .into_iter()
             .map(|bad| Ruling::deny(format!("the argument \"{bad}\" matches {}.deny", rules.key)));
         let prefixed = |pre: &Vec<String>| {
             args.len() >= pre.len() && args.iter().zip(pre).all(|(a, b)| a == b)
@@ -404,6 +403,40 @@ pub(crate) fn resolve(program: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(real)
+}
+
+/// Whether a file name is a dynamic loader's (`ld-linux-x86-64.so.2`,
+/// `ld.so`, `ld64.so.2`, musl's `ld-musl-x86_64.so.1`).
+fn is_loader(name: &str) -> bool {
+    name.starts_with("ld.so")
+        || name.starts_with("ld64.so")
+        || (name.starts_with("ld-") && name.contains(".so"))
+}
+
+/// The dynamic loader runs any file it can read, whatever Landlock's
+/// execute right on that file says (it maps it with `mmap`, which
+/// Landlock does not check): allowing it is allowing every readable file
+/// as a program. So it is allowed only when written exactly, as an
+/// absolute path whose own name is a loader's — not as a bare name, and
+/// not through a symlink named like something else.
+fn refuse_hidden_loader(written: &str, real: &Path) -> Result<(), String> {
+    let real_name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !is_loader(real_name) {
+        return Ok(());
+    }
+    let written_name = Path::new(written)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if written.starts_with('/') && is_loader(written_name) {
+        return Ok(());
+    }
+    Err(format!(
+        "\"{written}\" is the dynamic loader ({}), which runs any file it can read, also from \
+         write grants; to allow it on purpose, write its absolute path (\"{}\")",
+        real.display(),
+        real.display()
+    ))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -1,10 +1,10 @@
 //! Running one allowed program: the child's set-up between `fork` and
-//! `exec` (new session, resource limits, Landlock), then a poll loop that
-//! feeds stdin, reads both streams up to their caps and stops at the
-//! deadline, killing the whole process group.
+//! `exec` (cgroup, new session, resource limits, user, Landlock), then a
+//! poll loop that feeds stdin, reads both streams up to their caps and
+//! stops at the deadline, killing the call's whole tree.
 
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -15,12 +15,15 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::io::Errno;
 use rustix::process::{
-    Pid, Resource, Rlimit, Signal, WaitId, WaitIdOptions, kill_process_group, setrlimit, setsid,
-    waitid,
+    Pid, Resource, Rlimit, Signal, WaitId, WaitIdOptions, getpid, getppid, kill_process_group,
+    set_parent_process_death_signal, setrlimit, setsid, waitid,
 };
 
+use super::cgroup;
 use super::harden::{self, Filters};
+use super::identity::Identity;
 use super::limits::ExecLimits;
+use super::tree::Tree;
 
 /// One run, fully decided.
 pub(crate) struct Job {
@@ -36,6 +39,10 @@ pub(crate) struct Job {
     pub ruleset: Option<RulesetCreated>,
     /// The syscall filter, installed last.
     pub filters: &'static Filters,
+    /// The uid and gid the child runs as.
+    pub identity: Identity,
+    /// The call's process tree: its cgroup, or the subreaper's record.
+    pub tree: Tree,
 }
 
 /// What came back.
@@ -129,17 +136,25 @@ pub(crate) fn run(mut job: Job) -> std::io::Result<Finished> {
     let limits = job.limits;
     let mut ruleset = job.ruleset.take();
     let filters = job.filters;
+    let setup = Setup {
+        cgroups: job.tree.join_fds(),
+        identity: job.identity,
+        parent: getpid(),
+    };
     confine(&mut cmd, move || {
-        child_setup(&limits, ruleset.take(), filters)
+        child_setup(&setup, &limits, ruleset.take(), filters)
     });
-    let mut child = cmd.spawn()?;
+    let mut child = job.tree.spawn(&mut cmd)?;
     let pgid = Pid::from_child(&child);
     let result = collect(&mut child, &mut job, deadline);
-    // Whatever happened, nothing of the group outlives the call: the
-    // program is still unreaped here, so its pid (= the group id) cannot
-    // have been reused.
+    // Whatever happened, nothing of the call outlives it: the program is
+    // still unreaped here, so its pid (= the group id) cannot have been
+    // reused. The tree's kill reaches what left the group; the group kill
+    // stays as a second line.
+    job.tree.kill();
     let _ = kill_process_group(pgid, Signal::KILL);
     let status = child.wait()?;
+    job.tree.reaped();
     let (stdout, stderr, timed_out) = result;
     Ok(Finished {
         exit_code: status.code(),
@@ -171,14 +186,29 @@ where
     }
 }
 
-/// The child's set-up: its own session (no controlling terminal, one
-/// process group to kill), the resource limits, no capabilities and
-/// `no_new_privs`, then Landlock, then the syscall filter.
+/// What the child's set-up needs besides the limits, prepared before
+/// `fork`.
+struct Setup {
+    /// `cgroup.procs` of the call's cgroups, open for writing.
+    cgroups: Vec<RawFd>,
+    identity: Identity,
+    /// llmagent's pid, to notice that it died before the death signal
+    /// was armed.
+    parent: Pid,
+}
+
+/// The child's set-up: into the call's cgroups (while it may still write
+/// there), its own session (no controlling terminal, one process group to
+/// kill), the resource limits, the user and group with no capabilities
+/// and `no_new_privs`, death with llmagent, then Landlock, then the
+/// syscall filter.
 fn child_setup(
+    setup: &Setup,
     limits: &ExecLimits,
     ruleset: Option<RulesetCreated>,
     filters: &Filters,
 ) -> std::io::Result<()> {
+    cgroup::join(&setup.cgroups)?;
     setsid()?;
     let mib = |v: u64| v.saturating_mul(1 << 20);
     for (resource, value) in [
@@ -206,7 +236,17 @@ fn child_setup(
         )?;
     }
     harden::inherit_only_stdio()?;
-    harden::drop_capabilities()?;
+    harden::drop_capabilities(setup.identity)?;
+    // After the uid change, which would clear it. The signal follows the
+    // thread that forked this child: the one blocked in `run` until the
+    // child is reaped, so it cannot end first.
+    set_parent_process_death_signal(Some(Signal::KILL))?;
+    if getppid() != Some(setup.parent) {
+        // llmagent died before the signal was armed.
+        return Err(std::io::Error::from_raw_os_error(
+            Errno::SRCH.raw_os_error(),
+        ));
+    }
     if let Some(ruleset) = ruleset {
         match ruleset.restrict_self() {
             Ok(status) if status.ruleset == RulesetStatus::FullyEnforced => {}

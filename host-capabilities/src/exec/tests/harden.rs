@@ -100,10 +100,26 @@ fn the_child_has_no_capabilities_even_when_the_runtime_is_root() {
             "while read -r k v; do case $k in Cap*|NoNewPrivs*) echo \"$k $v\";; esac; done < /proc/self/status",
         ),
     );
+    // Emptying the bounding set needs CAP_SETPCAP: a runtime without it
+    // (not root) passes on its own bounding set, which gives nothing under
+    // no_new_privs and empty permitted sets.
+    let bounding = if rustix::process::geteuid().is_root() {
+        "0000000000000000".to_owned()
+    } else {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
-        "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
-         CapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n",
+        format!(
+            "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+             CapBnd: {bounding}\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n"
+        ),
         "{o:?}"
     );
 }
@@ -199,4 +215,40 @@ fn fd_at(n: i32) -> std::os::fd::OwnedFd {
     std::mem::swap(&mut fd, &mut wanted);
     drop(wanted);
     fd
+}
+
+#[test]
+fn children_run_as_the_roles_user_without_supplementary_groups() {
+    let test = "children_run_as_the_roles_user_without_supplementary_groups";
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("SKIPPED {test}: llmagent is not root here, so it cannot switch users");
+        return;
+    }
+    if !landlock_or_skip(test) {
+        return;
+    }
+    let fx = Fx::new();
+    let mut raw = allow(&["bash"]);
+    raw.user = Some(crate::exec::IdToml::Name("nobody".into()));
+    let mut caps = fx.caps(
+        raw,
+        FsToml {
+            read: vec!["/proc/**".into()],
+            write: vec![],
+        },
+        1 << 20,
+    );
+    let o = run(
+        &mut caps,
+        sh(
+            "while IFS=$'\\t' read -r k a b c d; do case $k in Uid:|Gid:|Groups:|Cap*|NoNewPrivs:) echo $k $a $b $c $d;; esac; done < /proc/self/status",
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Uid: 65534 65534 65534 65534\nGid: 65534 65534 65534 65534\nGroups:\n\
+         CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+         CapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n",
+        "{o:?}"
+    );
 }

@@ -5,6 +5,7 @@ mod confine;
 mod harden;
 mod policy;
 mod run;
+mod tree;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

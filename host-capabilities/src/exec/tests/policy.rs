@@ -125,3 +125,116 @@ fn env_and_cwd_decisions_name_their_keys() {
         Ruling::deny("add \"/etc\" (or a glob matching it) to [roles.ops.exec].cwd")
     );
 }
+
+#[test]
+fn user_and_group_resolve_when_compiled_and_unknown_ones_are_errors() {
+    use crate::exec::IdToml;
+    let mut raw = allow(&["bash"]);
+    raw.user = Some(IdToml::Name("root".into()));
+    raw.group = Some(IdToml::Id(12345));
+    let p = compile(&raw).unwrap();
+    assert_eq!(
+        p.identity,
+        crate::exec::identity::Identity {
+            uid: Some(0),
+            gid: Some(12345)
+        }
+    );
+    assert!(
+        p.summary()
+            .contains(&"children run as uid 0 (root), gid 12345, no supplementary groups".into()),
+        "{:?}",
+        p.summary()
+    );
+    raw.user = Some(IdToml::Name("no-such-user-x".into()));
+    assert_eq!(compile(&raw).unwrap_err().key, "user");
+    raw.user = None;
+    raw.group = Some(IdToml::Name("no-such-group-x".into()));
+    assert_eq!(compile(&raw).unwrap_err().key, "group");
+    // Without a user, the summary says what children keep.
+    raw.group = None;
+    assert!(
+        compile(&raw)
+            .unwrap()
+            .summary()
+            .iter()
+            .any(|l| l.starts_with(
+                "children keep llmagent's uid and groups (no user set): when llmagent runs as root \
+             they remain uid 0"
+            )),
+        "{:?}",
+        compile(&raw).unwrap().summary()
+    );
+}
+
+#[test]
+fn max_processes_is_checked() {
+    let mut raw = allow(&["bash"]);
+    raw.max_processes = Some(0);
+    assert_eq!(compile(&raw).unwrap_err().key, "max_processes");
+    raw.max_processes = Some(32);
+    assert_eq!(compile(&raw).unwrap().limits.max_processes, 32);
+}
+
+#[test]
+fn denied_options_cannot_be_abbreviated_given_a_value_or_clustered() {
+    let mut raw = allow(&["df"]);
+    raw.args = BTreeMap::from([(
+        "df".to_owned(),
+        ArgsToml {
+            allow_prefix: vec![],
+            deny: vec!["--output*".into(), "-T".into(), "--print-type".into()],
+        },
+    )]);
+    let p = compile(&raw).unwrap();
+    let df = p.locate("df").unwrap();
+    let key = "[roles.ops.exec.args.\"df\"]";
+    for bad in [
+        "--outp",
+        "--o",
+        "--output=source",
+        "--outp=source",
+        "-hT",
+        "-Th",
+        "--print-t",
+        "--print-type=x",
+    ] {
+        assert_eq!(
+            p.decide(&df, &[bad.to_owned(), "/".to_owned()]),
+            Ruling::deny(format!("the argument \"{bad}\" matches {key}.deny")),
+            "{bad}"
+        );
+    }
+    // `--p` could be `--portability` or `--print-type`: refused too (it is
+    // a prefix of a denied option; getopt_long rejects it as ambiguous).
+    for ok in ["-h", "--human-readable", "--portability", "/"] {
+        assert_eq!(
+            p.decide(&df, &[ok.to_owned()]),
+            Ruling::allow("[roles.ops.exec].allow \"df\""),
+            "{ok}"
+        );
+    }
+}
+
+#[test]
+fn the_dynamic_loader_is_allowed_only_when_written_exactly() {
+    let loader = "/lib64/ld-linux-x86-64.so.2";
+    if !std::path::Path::new(loader).exists() || !std::path::Path::new("/usr/bin/ld.so").exists() {
+        eprintln!(
+            "SKIPPED the_dynamic_loader_is_allowed_only_when_written_exactly: no {loader} or /usr/bin/ld.so"
+        );
+        return;
+    }
+    let e = compile(&allow(&["bash", "ld.so"])).unwrap_err();
+    assert_eq!(e.key, "allow[1]");
+    assert!(e.message.contains("is the dynamic loader"), "{e:?}");
+    // A symlink whose name hides the loader.
+    let dir = tempfile::tempdir().unwrap();
+    let alias = dir.path().join("runner");
+    std::os::unix::fs::symlink(loader, &alias).unwrap();
+    let e = compile(&allow(&[&alias.display().to_string()])).unwrap_err();
+    assert_eq!(e.key, "allow[0]");
+    // Written exactly, it is the operator's choice.
+    assert!(compile(&allow(&[loader])).is_ok());
+    assert!(compile(&allow(&["/usr/bin/ld.so"])).is_ok());
+}

@@ -10,9 +10,16 @@ use crate::exec::confine::Protection;
 
 /// The protection the allow rule reports on this kernel.
 fn protection() -> String {
-    super::super::kernel_abi()
+    let mode = crate::exec::tree::mode();
+    let weak = if mode.is_weak() {
+        format!("; {}", mode.describe())
+    } else {
+        String::new()
+    };
+    let landlock = super::super::kernel_abi()
         .map_or(Protection::None, Protection::Landlock)
-        .describe()
+        .describe();
+    format!("{landlock}{weak}")
 }
 
 /// A hostile host environment, set once for this test binary: a secret,
