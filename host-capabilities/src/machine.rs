@@ -28,6 +28,9 @@ pub struct Machine {
     pub cap_eff: String,
     /// The D-Bus buses this process could reach.
     pub buses: Vec<Bus>,
+    /// How an exec call's process tree is contained here (see
+    /// [`crate::exec::containment`]).
+    pub containment: String,
 }
 
 /// The cgroup v2 hierarchy as this process sees it.
@@ -99,6 +102,7 @@ impl Machine {
             ),
             cap_eff: field("CapEff:"),
             buses: buses(),
+            containment: crate::exec::containment(),
         }
     }
 }
@@ -117,10 +121,11 @@ fn kernel() -> String {
 }
 
 fn cgroup() -> Option<Cgroup> {
-    let mount = PathBuf::from("/sys/fs/cgroup");
-    if !mount.join("cgroup.controllers").exists() {
-        return None;
-    }
+    // Pure v2 at /sys/fs/cgroup, or the v2 part of a hybrid layout.
+    let mount = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|m| m.join("cgroup.procs").exists() && m.join("cgroup.subtree_control").exists())?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .ok()?
         .lines()

@@ -117,5 +117,12 @@ mod tests;
 mod tree;
 
 pub use confine::kernel_abi;
+
+/// How this process contains each call's process tree: a cgroup per call
+/// (and what it enforces), or the weaker subreaper fallback and why. Decided
+/// once per process, on first use.
+pub fn containment() -> String {
+    tree::mode().describe()
+}
 pub use identity::IdToml;
 pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH};

@@ -84,6 +84,7 @@ fn child_protections(m: &Machine) -> Vec<String> {
     } else {
         "NO seccomp: the syscall filter cannot be installed".to_owned()
     });
+    p.push(format!("process tree: {}", m.containment));
     if m.uid.1 == 0 {
         p.push(
             "uid 0 for file permissions unless the role sets a user (Landlock keeps it in its grants)"
