@@ -58,17 +58,6 @@ pub struct Bus {
     pub reachable: bool,
 }
 
-/// What each Landlock ABI adds, in order.
-const LANDLOCK_STEPS: &[&str] = &[
-    "files and directories (ABI 1)",
-    "renaming and linking across directories (ABI 2)",
-    "truncation (ABI 3)",
-    "TCP bind and connect (ABI 4)",
-    "device ioctl (ABI 5)",
-    "abstract Unix sockets and signals scoping (ABI 6)",
-    "audit logging (ABI 7)",
-];
-
 impl Machine {
     /// Reads the facts.
     pub fn probe() -> Machine {
@@ -89,7 +78,7 @@ impl Machine {
         Machine {
             kernel: kernel(),
             landlock_abi: abi,
-            landlock_covers: LANDLOCK_STEPS
+            landlock_covers: crate::exec::LANDLOCK_STEPS
                 .iter()
                 .take(usize::try_from(abi).unwrap_or(0))
                 .copied()

@@ -33,6 +33,34 @@ const LOADER_FILES: &[&str] = &["/etc/ld.so.cache", "/etc/ld.so.preload"];
 /// ioctl: the usual sink for unwanted output.
 const DEV_NULL: &str = "/dev/null";
 
+/// What each Landlock ABI adds, in order (index 0 is ABI 1).
+pub const LANDLOCK_STEPS: &[&str] = &[
+    "files and directories (ABI 1)",
+    "renaming and linking across directories (ABI 2)",
+    "truncation (ABI 3)",
+    "TCP bind and connect (ABI 4)",
+    "device ioctl (ABI 5)",
+    "abstract Unix sockets and signals scoping (ABI 6)",
+    "audit logging (ABI 7)",
+];
+
+/// The lowest Landlock ABI a role accepts unless it says otherwise: the
+/// first that confines TCP and scopes signals and abstract sockets.
+pub const DEFAULT_MIN_ABI: u32 = 6;
+
+/// What a kernel at `have` lacks of the ABI steps up to `want`.
+pub fn missing_steps(have: u32, want: u32) -> Vec<&'static str> {
+    LANDLOCK_STEPS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let abi = u32::try_from(*i).unwrap_or(u32::MAX).saturating_add(1);
+            abi > have && abi <= want
+        })
+        .map(|(_, s)| *s)
+        .collect()
+}
+
 /// What protected a run, for the decision sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protection {

@@ -90,6 +90,13 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         Some(t) => u64::from(t).min(policy.limits.timeout_ms),
         None => policy.limits.timeout_ms,
     };
+    if policy.require_landlock
+        && let Some(why) = policy.landlock_shortfall()
+    {
+        let refusal = Ruling::deny(why.clone());
+        sink.decision(&Decision::capability("exec", "run", &summary, &refusal));
+        return Err(CapError::Unsupported(why));
+    }
     let (protection, ruleset) = match confine::kernel_abi() {
         Some(abi) => {
             let r = confine::ruleset(abi, &grants.fs, &program).map_err(CapError::Io)?;

@@ -116,7 +116,7 @@ mod run;
 mod tests;
 mod tree;
 
-pub use confine::kernel_abi;
+pub use confine::{DEFAULT_MIN_ABI, LANDLOCK_STEPS, kernel_abi, missing_steps};
 
 /// How this process contains each call's process tree: a cgroup per call
 /// (and what it enforces), or the weaker subreaper fallback and why. Decided

@@ -38,6 +38,9 @@ pub struct ExecToml {
     pub cwd: Vec<String>,
     /// Refuse to run anything where the kernel lacks Landlock (default true).
     pub require_landlock: Option<bool>,
+    /// The lowest Landlock ABI accepted (1–7, default 6: TCP and signal
+    /// scoping); below it every run is refused, naming what is missing.
+    pub min_landlock_abi: Option<u64>,
     /// Wall-clock cap of one run in milliseconds (default and ceiling:
     /// the role's `timeout_ms`).
     pub timeout_ms: Option<u64>,
@@ -94,6 +97,8 @@ pub struct ExecPolicy {
     cwd_entry: Vec<usize>,
     /// Whether a kernel without Landlock refuses every call.
     pub(crate) require_landlock: bool,
+    /// The lowest Landlock ABI accepted when `require_landlock`.
+    pub(crate) min_landlock_abi: u32,
     /// Timeout cap and resource limits.
     pub(crate) limits: ExecLimits,
     /// The uid and gid children run as.
@@ -121,6 +126,7 @@ impl ExecPolicy {
             cwd_set: GlobSet::empty(),
             cwd_entry: Vec::new(),
             require_landlock: true,
+            min_landlock_abi: super::DEFAULT_MIN_ABI,
             limits: ExecLimits::defaults(10_000),
             identity: Identity::default(),
         }
@@ -209,6 +215,18 @@ impl ExecPolicy {
             cwd_set,
             cwd_entry,
             require_landlock: raw.require_landlock.unwrap_or(true),
+            min_landlock_abi: match raw.min_landlock_abi {
+                None => super::DEFAULT_MIN_ABI,
+                Some(n @ 1..=7) => u32::try_from(n).unwrap_or(super::DEFAULT_MIN_ABI),
+                Some(n) => {
+                    return Err(CompileError::new(
+                        "min_landlock_abi",
+                        format!(
+                            "{n} is not a Landlock ABI; use 1 to 7 (6, the default, confines TCP and scopes signals)"
+                        ),
+                    ));
+                }
+            },
             limits: ExecLimits::compile(raw, role_timeout_ms)?,
             identity: Identity::compile(raw.user.as_ref(), raw.group.as_ref())?,
         })
@@ -247,11 +265,42 @@ impl ExecPolicy {
             if !tree.is_empty() {
                 lines.push(tree);
             }
-            if !self.require_landlock {
+            if self.require_landlock {
+                lines.push(format!(
+                    "requires Landlock ABI {} or newer",
+                    self.min_landlock_abi
+                ));
+            } else {
                 lines.push("runs programs without Landlock where the kernel lacks it".into());
             }
         }
         lines
+    }
+
+    /// Why this kernel's Landlock is not enough for this role, if it is not
+    /// (`require_landlock` is checked by the caller).
+    pub(crate) fn landlock_shortfall(&self) -> Option<String> {
+        self.shortfall_at(super::kernel_abi().map_or(0, |abi| abi as u32))
+    }
+
+    /// [`ExecPolicy::landlock_shortfall`] on a kernel offering ABI `have`.
+    pub(crate) fn shortfall_at(&self, have: u32) -> Option<String> {
+        if have >= self.min_landlock_abi {
+            return None;
+        }
+        let what = if have == 0 {
+            "this kernel has no Landlock".to_owned()
+        } else {
+            format!("this kernel offers Landlock ABI {have}")
+        };
+        Some(format!(
+            "{what}, below the role's minimum of {} ({}); missing: {}. Use a newer kernel, or lower {} (or set {} = false) knowingly",
+            self.min_landlock_abi,
+            self.key("min_landlock_abi"),
+            super::missing_steps(have, self.min_landlock_abi).join(", "),
+            self.key("min_landlock_abi"),
+            self.key("require_landlock"),
+        ))
     }
 
     /// `[roles.R.exec].<key>`.
@@ -498,12 +547,9 @@ impl Capability for ExecPolicy {
     }
 
     fn unmet(&self) -> Vec<String> {
-        if self.require_landlock && !self.programs.is_empty() && super::kernel_abi().is_none() {
-            vec![
-                "require_landlock = true, but this kernel has no Landlock: every exec call is refused; use a kernel with Landlock (5.13+, enabled in the lsm= list) or set require_landlock = false".to_owned(),
-            ]
-        } else {
-            Vec::new()
+        if !self.require_landlock || self.programs.is_empty() {
+            return Vec::new();
         }
+        self.landlock_shortfall().into_iter().collect()
     }
 }

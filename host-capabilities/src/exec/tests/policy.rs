@@ -238,3 +238,37 @@ fn the_dynamic_loader_is_allowed_only_when_written_exactly() {
     assert!(compile(&allow(&[loader])).is_ok());
     assert!(compile(&allow(&["/usr/bin/ld.so"])).is_ok());
 }
+
+/// A role states the lowest Landlock ABI it accepts (default 6); a kernel
+/// below it is named with each protection it lacks, and doctor sees it.
+#[test]
+fn a_kernel_below_the_roles_landlock_minimum_is_named_with_what_it_lacks() {
+    let p = compile(&allow(&["bash"])).unwrap();
+    assert_eq!(p.shortfall_at(6), None);
+    assert_eq!(p.shortfall_at(7), None);
+    assert_eq!(
+        p.shortfall_at(4).as_deref(),
+        Some(
+            "this kernel offers Landlock ABI 4, below the role's minimum of 6 ([roles.ops.exec].min_landlock_abi); missing: device ioctl (ABI 5), abstract Unix sockets and signals scoping (ABI 6). Use a newer kernel, or lower [roles.ops.exec].min_landlock_abi (or set [roles.ops.exec].require_landlock = false) knowingly"
+        )
+    );
+    assert!(p.shortfall_at(0).is_some_and(|m| {
+        m.starts_with("this kernel has no Landlock, below the role's minimum of 6")
+    }));
+    assert!(
+        p.summary()
+            .contains(&"requires Landlock ABI 6 or newer".to_owned())
+    );
+
+    let mut raw = allow(&["bash"]);
+    raw.min_landlock_abi = Some(3);
+    assert_eq!(compile(&raw).unwrap().shortfall_at(3), None);
+    raw.min_landlock_abi = Some(8);
+    assert_eq!(
+        compile(&raw).unwrap_err(),
+        CompileError::new(
+            "min_landlock_abi",
+            "8 is not a Landlock ABI; use 1 to 7 (6, the default, confines TCP and scopes signals)"
+        )
+    );
+}
