@@ -245,3 +245,46 @@ fn non_string_content_is_invalid_args() {
         ("invalid_args", Some("content"))
     );
 }
+
+/// A write grant over the directory that holds llmagent's own files — the
+/// policy and the event store here — still cannot write them; the rest of
+/// the directory is writable.
+#[test]
+fn a_grant_over_llmagents_own_files_cannot_write_them() {
+    let env = Env::new(
+        r#"
+version = 1
+[roles.default]
+tools = ["file"]
+[roles.default.fs]
+write = ["{dir}/**"]
+"#,
+    );
+    let root = env.root();
+    for own in [
+        root.join("policy.toml"),
+        root.join("events").join("planted"),
+    ] {
+        let failure = env.err(
+            "default",
+            "file",
+            "write",
+            json!({"path": p(&own), "content": "x"}),
+        );
+        assert_eq!(failure.reason, "denied", "{failure:?}");
+        assert!(
+            failure
+                .suggestion
+                .as_deref()
+                .is_some_and(|s| s.contains("is llmagent's own")),
+            "{failure:?}"
+        );
+    }
+    let (out, _) = env.ok(
+        "default",
+        "file",
+        "write",
+        json!({"path": p(&root.join("notes.txt")), "content": "x"}),
+    );
+    assert_eq!(out, json!("ok"));
+}

@@ -71,6 +71,18 @@ impl Grant {
         &self.base
     }
 
+    /// Whether this glob is `path` itself, written without a wildcard (as
+    /// written, or at its canonical base).
+    pub(crate) fn names_exactly(&self, path: &Path) -> bool {
+        !self.pattern.contains(GLOB_META)
+            && (Path::new(&self.pattern) == path
+                || self
+                    .canonical_base
+                    .as_ref()
+                    .zip(Path::new(&self.pattern).file_name())
+                    .is_some_and(|(base, name)| base.join(name) == path))
+    }
+
     /// The canonical base, when the base existed at compile time.
     pub(crate) fn canonical_base(&self) -> Option<&Path> {
         self.canonical_base.as_deref()
@@ -83,6 +95,95 @@ pub struct FsPolicy {
     role: String,
     read: Vec<Grant>,
     write: Vec<Grant>,
+    /// llmagent's own files (the policy, the component cache, the event
+    /// store): never written through any grant. Set by the runtime.
+    own: Vec<PathBuf>,
+}
+
+/// Files and directories that privileged processes later execute or trust
+/// (cron, systemd units, sudoers, the dynamic loader's preload and search
+/// path, udev rules, login and shell profiles, SSH keys, PAM, the account
+/// databases). A write there is refused unless a `write` entry names the
+/// very path, without a wildcard: a glob such as `/etc/**` written for
+/// something else must not turn into root.
+const TRUSTED: &[&str] = &[
+    "/etc/crontab",
+    "/etc/cron.*/**",
+    "/var/spool/cron/**",
+    "/etc/systemd/**",
+    "/lib/systemd/**",
+    "/usr/lib/systemd/**",
+    "/run/systemd/**",
+    "/etc/init.d/**",
+    "/etc/rc.local",
+    "/etc/sudoers",
+    "/etc/sudoers.d/**",
+    "/etc/ld.so.preload",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d/**",
+    "/etc/udev/**",
+    "/lib/udev/**",
+    "/usr/lib/udev/**",
+    "/etc/profile",
+    "/etc/profile.d/**",
+    "/etc/bash.bashrc",
+    "/etc/environment",
+    "/etc/pam.d/**",
+    "/etc/security/**",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/ssh/**",
+    "/etc/modprobe.d/**",
+    "/etc/modules-load.d/**",
+    "/etc/apt/apt.conf.d/**",
+    "/root/.ssh/**",
+    "/root/.config/systemd/**",
+    "/root/.bashrc",
+    "/root/.bash_profile",
+    "/root/.profile",
+    "/home/*/.ssh/**",
+    "/home/*/.config/systemd/**",
+    "/home/*/.bashrc",
+    "/home/*/.bash_profile",
+    "/home/*/.profile",
+    "/home/*/.bash_logout",
+];
+
+/// One path under each group of [`TRUSTED`], for `policy check` to say
+/// which of them a write glob covers.
+const TRUSTED_EXAMPLES: &[&str] = &[
+    "/etc/crontab",
+    "/etc/cron.d/job",
+    "/etc/systemd/system/x.service",
+    "/etc/sudoers",
+    "/etc/ld.so.preload",
+    "/etc/udev/rules.d/x.rules",
+    "/etc/profile.d/x.sh",
+    "/etc/passwd",
+    "/root/.ssh/authorized_keys",
+    "/home/user/.ssh/authorized_keys",
+    "/home/user/.bashrc",
+];
+
+/// [`TRUSTED`] as one matcher, built once.
+fn trusted() -> &'static GlobSet {
+    static SET: std::sync::OnceLock<GlobSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in TRUSTED {
+            if let Ok(g) = GlobBuilder::new(pattern).literal_separator(true).build() {
+                set.add(g);
+            }
+        }
+        set.build().unwrap_or_else(|_| GlobSet::empty())
+    })
+}
+
+/// Whether privileged processes trust `path` (see [`TRUSTED`]).
+pub fn is_trusted_path(path: &Path) -> bool {
+    trusted().is_match(path)
 }
 
 /// Characters that make a path component a glob rather than a literal.
@@ -95,6 +196,18 @@ impl FsPolicy {
             role: role.to_owned(),
             read: Vec::new(),
             write: Vec::new(),
+            own: Vec::new(),
+        }
+    }
+
+    /// Marks `paths` (files or directories, canonical where they exist) as
+    /// llmagent's own: no write grant reaches them or anything below.
+    pub fn protect(&mut self, paths: &[PathBuf]) {
+        for p in paths {
+            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            if !self.own.contains(&real) {
+                self.own.push(real);
+            }
         }
     }
 
@@ -112,6 +225,7 @@ impl FsPolicy {
             role: role.to_owned(),
             read: compile_list(Access::Read, &raw.read)?,
             write: compile_list(Access::Write, &raw.write)?,
+            own: Vec::new(),
         })
     }
 
@@ -131,7 +245,8 @@ impl FsPolicy {
     /// One line per grant, e.g. `read /var/log/**`; a base that resolved to
     /// another directory at compile time is shown too.
     pub fn summary(&self) -> Vec<String> {
-        self.read
+        let mut lines: Vec<String> = self
+            .read
             .iter()
             .chain(&self.write)
             .map(|g| match &g.canonical_base {
@@ -144,19 +259,57 @@ impl FsPolicy {
                 ),
                 _ => format!("{} {}", g.access.key(), g.pattern),
             })
-            .collect()
+            .collect();
+        for g in &self.write {
+            let covered: Vec<&str> = TRUSTED_EXAMPLES
+                .iter()
+                .copied()
+                .filter(|p| g.matcher.is_match(p) && !g.names_exactly(Path::new(p)))
+                .collect();
+            if !covered.is_empty() {
+                lines.push(format!(
+                    "warning: write {} covers files privileged processes trust ({}); writes to them are refused unless named exactly",
+                    g.pattern,
+                    covered.join(", ")
+                ));
+            }
+        }
+        lines
     }
 
     /// The pure decision over the real (canonical) `path`: allowed by the
     /// first grant of `access` whose glob matches it, else denied with the
     /// hint naming the key to add.
     pub fn decide(&self, access: Access, path: &Path) -> Ruling {
+        if access == Access::Write
+            && let Some(own) = self.own.iter().find(|o| path.starts_with(o))
+        {
+            return Ruling::deny(format!(
+                "\"{}\" is llmagent's own ({}: the policy, the component cache or the event store); no grant allows writing it",
+                path.display(),
+                own.display()
+            ));
+        }
+        // A write to a path privileged processes trust needs a grant of
+        // that very path; a glob that happens to cover it is not enough.
+        let exact_only = access == Access::Write && is_trusted_path(path);
         let matches = self
             .grants(access)
             .iter()
             .filter(|g| g.matcher.is_match(path))
+            .filter(|g| !exact_only || g.names_exactly(path))
             .map(|g| Ruling::allow(self.rule(g)));
-        Ruling::strictest_or_deny(matches, || self.hint(access, path))
+        Ruling::strictest_or_deny(matches, || {
+            if exact_only {
+                format!(
+                    "\"{}\" is a file privileged processes execute or trust; only an entry naming it exactly (no wildcard) in {} allows writing it",
+                    path.display(),
+                    self.key(access)
+                )
+            } else {
+                self.hint(access, path)
+            }
+        })
     }
 
     /// `add "<path>" (or a glob matching it) to [roles.R.fs].<key>`.

@@ -94,6 +94,10 @@ impl ComponentCache {
 /// The component in `cwasm` if its digest matches `digest` and wasmtime
 /// accepts it; `None` (after logging why) otherwise.
 fn load_verified(engine: &Engine, cwasm: &Path, digest: &Path) -> Option<Component> {
+    if let Some(why) = not_ours(cwasm).or_else(|| not_ours(digest)) {
+        tracing::warn!(entry = %cwasm.display(), "component cache entry {why}; recompiling");
+        return None;
+    }
     let expected = fs::read_to_string(digest).ok()?;
     let data = fs::read(cwasm).ok()?;
     let actual = hex::encode(Sha256::digest(&data));
@@ -115,6 +119,37 @@ fn load_verified(engine: &Engine, cwasm: &Path, digest: &Path) -> Option<Compone
             None
         }
     }
+}
+
+/// Why `path` may not be an entry this user wrote (its owner is another
+/// user, or others may write it or its directory), if so. Native code is
+/// loaded only from files only this user could have written.
+fn not_ours(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    for p in [Some(path), path.parent()].into_iter().flatten() {
+        let Ok(meta) = fs::symlink_metadata(p) else {
+            return Some(format!("{} cannot be examined", p.display()));
+        };
+        if meta.uid() != me {
+            return Some(format!(
+                "{} belongs to uid {}, not {me}",
+                p.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Some(format!(
+                "{} is writable by others (mode {:o})",
+                p.display(),
+                meta.mode() & 0o777
+            ));
+        }
+        if meta.file_type().is_symlink() {
+            return Some(format!("{} is a symbolic link", p.display()));
+        }
+    }
+    None
 }
 
 fn store(dir: &Path, cwasm: &Path, digest: &Path, component: &Component) -> std::io::Result<()> {
@@ -183,6 +218,47 @@ mod tests {
             cache.load(engine.engine(), "t", bytes).unwrap().1,
             CacheOutcome::Hit
         );
+    }
+
+    /// A planted entry — valid code with a matching digest, but writable by
+    /// others or owned by another user — is never loaded: native code comes
+    /// only from files this user alone could have written.
+    #[test]
+    fn an_entry_others_could_have_written_is_recompiled_never_loaded() {
+        use std::os::unix::fs::PermissionsExt;
+        let engine = SandboxEngine::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
+        let bytes = BUILTINS[0].bytes;
+        cache.load(engine.engine(), "t", bytes).unwrap();
+        let (cwasm, _) = entry_paths(dir.path(), bytes);
+        fs::set_permissions(&cwasm, fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(
+            not_ours(&cwasm),
+            Some(format!(
+                "{} is writable by others (mode 666)",
+                cwasm.display()
+            ))
+        );
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(engine.engine(), "t", bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&cwasm, Some(65534), None).unwrap();
+            assert_eq!(
+                not_ours(&cwasm),
+                Some(format!("{} belongs to uid 65534, not 0", cwasm.display()))
+            );
+            assert_eq!(
+                cache.load(engine.engine(), "t", bytes).unwrap().1,
+                CacheOutcome::Compiled
+            );
+        }
     }
 
     #[test]

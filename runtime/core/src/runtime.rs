@@ -130,7 +130,25 @@ pub struct Runtime {
 impl Runtime {
     /// Loads every tool and checks that each role grants only actions that
     /// exist.
-    pub fn new(policy: Policy, options: RuntimeOptions) -> Result<Self, RuntimeError> {
+    pub fn new(mut policy: Policy, options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        // llmagent's own files are out of every grant's reach: a tool that
+        // could rewrite the policy, plant a compiled component or edit the
+        // audit log would not be sandboxed at all.
+        let own: Vec<PathBuf> = [
+            Some(policy.origin.clone()),
+            options.cache_dir.clone(),
+            options
+                .events
+                .as_ref()
+                .map(|e| e.store().path().to_path_buf()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.is_absolute() || p.exists())
+        .collect();
+        for role in policy.roles.values_mut() {
+            Arc::make_mut(&mut role.grants).fs.protect(&own);
+        }
         let engine = SandboxEngine::new()?;
         let linker =
             sandbox::linker(engine.engine()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;

@@ -208,3 +208,59 @@ fn compile_errors() {
         Some("write[1]".to_owned())
     );
 }
+
+/// A write glob that happens to cover a file privileged processes trust
+/// (sudoers, cron, systemd units, authorized_keys …) does not allow
+/// writing it; an entry naming that file exactly does. Reads are not
+/// affected, and `policy check` warns about the covering glob.
+#[test]
+fn files_privileged_processes_trust_are_written_only_through_an_exact_grant() {
+    let broad = policy(&["/etc/**"], &["/etc/**", "/home/**", "/root/work/**"]);
+    for path in [
+        "/etc/sudoers",
+        "/etc/sudoers.d/agent",
+        "/etc/cron.d/job",
+        "/etc/systemd/system/evil.service",
+        "/etc/ld.so.preload",
+        "/home/alice/.ssh/authorized_keys",
+        "/home/alice/.bashrc",
+    ] {
+        let ruling = broad.decide(Access::Write, Path::new(path));
+        assert_eq!(
+            ruling,
+            Ruling::deny(format!(
+                "\"{path}\" is a file privileged processes execute or trust; only an entry naming it exactly (no wildcard) in [roles.ops.fs].write allows writing it"
+            )),
+            "{path}"
+        );
+        assert_eq!(
+            allowed(&broad, Access::Read, path),
+            Some("/etc/**".to_owned()).filter(|_| path.starts_with("/etc"))
+        );
+    }
+    assert_eq!(
+        allowed(&broad, Access::Write, "/etc/hostname"),
+        Some("/etc/**".to_owned())
+    );
+    assert_eq!(
+        allowed(&broad, Access::Write, "/root/work/notes"),
+        Some("/root/work/**".to_owned())
+    );
+    let exact = policy(&[], &["/etc/sudoers.d/agent"]);
+    assert_eq!(
+        allowed(&exact, Access::Write, "/etc/sudoers.d/agent"),
+        Some("/etc/sudoers.d/agent".to_owned())
+    );
+    let warnings: Vec<String> = broad
+        .summary()
+        .into_iter()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: write /etc/** covers files privileged processes trust (/etc/crontab, /etc/cron.d/job, /etc/systemd/system/x.service, /etc/sudoers, /etc/ld.so.preload, /etc/udev/rules.d/x.rules, /etc/profile.d/x.sh, /etc/passwd); writes to them are refused unless named exactly",
+            "warning: write /home/** covers files privileged processes trust (/home/user/.ssh/authorized_keys, /home/user/.bashrc); writes to them are refused unless named exactly",
+        ]
+    );
+}
