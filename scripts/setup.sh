@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing llmagent needs on a fresh Debian
 # machine: the wasm32-wasip2 Rust target (tools are WebAssembly components)
-# and dbus-daemon (the systemd tests run a private bus). Idempotent and quiet
+# dbus-daemon (the systemd tests run a private bus) and python3 (the exec
+# attacks: sockets, a fork bomb). Idempotent and quiet
 # when everything is already there.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ fi
 
 missing=()
 command -v dbus-daemon >/dev/null || missing+=(dbus)
+command -v python3 >/dev/null || missing+=(python3)
 if ((${#missing[@]})); then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then
