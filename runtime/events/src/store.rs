@@ -8,7 +8,6 @@
 //! (see [`crate::spool`]).
 
 use std::fs::File;
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,7 @@ use crate::config::{Durability, Retention, StoreConfig};
 use crate::error::{EventsError, Result};
 use crate::event::{Event, NewEvent};
 use crate::keys;
+use crate::pidlock::{PidLock, PidLockError};
 use crate::redact::Redaction;
 use crate::spool::SpoolWriter;
 use crate::time;
@@ -69,7 +69,7 @@ pub(crate) struct Owner {
     pub(crate) retention: Retention,
     pub(crate) syncer: Option<Arc<Syncer>>,
     pub(crate) background: Mutex<Option<Background>>,
-    _lock: File,
+    _lock: PidLock,
 }
 
 /// Guarded by `Owner::write`: everything an append must see atomically.
@@ -338,46 +338,19 @@ pub(crate) fn private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| EventsError::io(format!("creating {}", dir.display()), e))
 }
 
-fn acquire_owner_lock(path: &Path) -> Result<File> {
+fn acquire_owner_lock(path: &Path) -> Result<PidLock> {
     private_dir(path)?;
     let lock_path = path.join("owner.lock");
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| EventsError::io(format!("opening {}", lock_path.display()), e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let holder = file
-                .read_to_string(&mut text)
-                .ok()
-                .and_then(|_| text.trim().parse().ok());
-            return Err(EventsError::Locked {
-                path: path.to_owned(),
-                holder,
-            });
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(EventsError::io(
-                format!("locking {}", lock_path.display()),
-                e,
-            ));
-        }
-    }
-    let pid = std::process::id().to_string();
-    let written = file
-        .set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(pid.as_bytes()));
-    written.map_err(|e| EventsError::io(format!("writing {}", lock_path.display()), e))?;
-    Ok(file)
+    PidLock::acquire(&lock_path).map_err(|e| match e {
+        PidLockError::Busy(holder) => EventsError::Locked {
+            path: path.to_owned(),
+            holder,
+        },
+        PidLockError::Io(what, e) => EventsError::io(format!("{what} {}", lock_path.display()), e),
+    })
 }
 
-fn open_owner(config: &StoreConfig, lock: File) -> Result<Owner> {
+fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
     // The journal is replayed at open: cap it at fjall's minimum (64 MiB,
     // default 512 MiB) so that reopening after a crash stays well under a
     // second; memtables are flushed to tables when it fills.

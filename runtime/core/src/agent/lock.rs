@@ -9,8 +9,6 @@
 //! however it exits. A second agent of the same name, in this process or
 //! another, is refused with a message naming the holder's pid.
 
-use std::fs::File;
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -50,7 +48,7 @@ pub enum LockError {
 /// A held agent lock; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub(crate) struct AgentLock {
-    _file: File,
+    _lock: llmagent_events::PidLock,
 }
 
 impl AgentLock {
@@ -58,40 +56,24 @@ impl AgentLock {
     pub(crate) fn acquire(store_dir: &Path, name: &str) -> Result<AgentLock, LockError> {
         let dir = store_dir.join("agents");
         let path = dir.join(format!("{}.lock", file_name(name)));
-        let io = |source| LockError::Io {
+        std::fs::create_dir_all(&dir).map_err(|source| LockError::Io {
             agent: name.to_owned(),
             path: path.clone(),
             source,
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let holder = file
-                    .read_to_string(&mut text)
-                    .ok()
-                    .and_then(|_| text.trim().parse().ok());
-                return Err(LockError::Busy {
-                    agent: name.to_owned(),
-                    holder,
-                    path,
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-        }
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
-            .map_err(io)?;
-        Ok(AgentLock { _file: file })
+        })?;
+        let lock = llmagent_events::PidLock::acquire(&path).map_err(|e| match e {
+            llmagent_events::PidLockError::Busy(holder) => LockError::Busy {
+                agent: name.to_owned(),
+                holder,
+                path: path.clone(),
+            },
+            llmagent_events::PidLockError::Io(_, source) => LockError::Io {
+                agent: name.to_owned(),
+                path: path.clone(),
+                source,
+            },
+        })?;
+        Ok(AgentLock { _lock: lock })
     }
 }
 
