@@ -11,6 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
@@ -341,7 +342,18 @@ pub(crate) fn private_dir(dir: &Path) -> Result<()> {
 fn acquire_owner_lock(path: &Path) -> Result<PidLock> {
     private_dir(path)?;
     let lock_path = path.join("owner.lock");
-    PidLock::acquire(&lock_path).map_err(|e| match e {
+    // A store of this very process that is being closed (its last handle
+    // dropped while a background thread still finished a sync) releases
+    // the lock within milliseconds: wait for that, not for another owner.
+    let closing = Instant::now() + Duration::from_millis(500);
+    let mut taken = PidLock::acquire(&lock_path);
+    while matches!(taken, Err(PidLockError::Busy(Some(pid))) if pid == std::process::id())
+        && Instant::now() < closing
+    {
+        std::thread::sleep(Duration::from_millis(5));
+        taken = PidLock::acquire(&lock_path);
+    }
+    taken.map_err(|e| match e {
         PidLockError::Busy(holder) => EventsError::Locked {
             path: path.to_owned(),
             holder,
