@@ -29,6 +29,10 @@ use crate::time;
 /// Most bytes ingested from one spool file per commit (bounds memory).
 const INGEST_CHUNK: u64 = 4 << 20;
 
+/// The longest spool line (one event, newline excluded) a writer may write:
+/// one less than a chunk, so that every line can be read whole.
+const MAX_LINE: usize = (INGEST_CHUNK - 1) as usize;
+
 pub(crate) struct SpoolWriter {
     file: Mutex<File>,
     durability: Durability,
@@ -69,8 +73,17 @@ impl SpoolWriter {
         for p in pending {
             let (_, ts) = p.ts.unwrap_or_else(|| now.clone());
             let ev = p.event.into_event(0, ts);
+            let start = buf.len();
             serde_json::to_writer(&mut buf, &ev)
                 .map_err(|e| EventsError::Storage(e.to_string()))?;
+            // The owner reads at most a chunk at a time: a longer line
+            // could never be read back.
+            if buf.len() - start >= MAX_LINE {
+                return Err(EventsError::Storage(format!(
+                    "an event of {} bytes is over the spool's line limit of {MAX_LINE} bytes",
+                    buf.len() - start
+                )));
+            }
             buf.push(b'\n');
             events.push(ev);
         }
@@ -141,6 +154,21 @@ impl EventStore {
                 .read_to_end(&mut buf)
                 .map_err(io)?;
             let complete = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            if complete == 0 && buf.len() == INGEST_CHUNK as usize {
+                // A line longer than any writer may write: not ours to
+                // trust, and it would be re-read forever. Set the file
+                // aside (no longer `.jsonl`), loudly, and go on.
+                let aside = path.with_extension("quarantined");
+                std::fs::rename(path, &aside).map_err(io)?;
+                owner.meta.remove(meta_key)?;
+                return Err(EventsError::Corrupt {
+                    keyspace: "spool",
+                    detail: format!(
+                        "a line over {MAX_LINE} bytes at offset {offset}; the file is set aside as {}",
+                        aside.display()
+                    ),
+                });
+            }
             if complete == 0 {
                 // Nothing new, or only a partial line.
                 if writer_gone && (buf.is_empty() || buf.len() < INGEST_CHUNK as usize) {

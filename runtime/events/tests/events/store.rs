@@ -336,3 +336,41 @@ fn names_longer_than_a_key_are_stored_whole_and_found_and_the_store_goes_on() {
         4
     );
 }
+
+/// A spool file holding a line longer than any writer may write (planted,
+/// or garbage) is set aside as `.quarantined` — counted, not re-read
+/// forever — and the events of the other spool files still arrive; a
+/// writer refuses to write such a line.
+#[test]
+fn an_endless_spool_line_is_quarantined_and_the_rest_is_ingested() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("1-planted.jsonl"), vec![b'x'; 5 << 20]).unwrap();
+    let owner = open(dir.path());
+    let guest = EventStore::open_or_spool(StoreConfig::new(dir.path())).unwrap();
+    guest.append(message("g", "user", "still here")).unwrap();
+    let huge = NewEvent::new(
+        "agent.message",
+        "message",
+        json!({"content": "y".repeat(5 << 20)}),
+    );
+    assert_eq!(guest.append(huge).unwrap_err().code(), "events.storage");
+    drop(guest);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while owner.messages_for("g").unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        owner
+            .messages_for("g")
+            .unwrap()
+            .iter()
+            .map(|e| e.data["content"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("still here")]
+    );
+    assert!(spool.join("1-planted.quarantined").exists());
+    assert!(!spool.join("1-planted.jsonl").exists());
+    assert!(owner.failures() >= 1);
+}
