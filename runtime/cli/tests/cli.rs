@@ -127,7 +127,12 @@ fn a_looping_tool_answers_timeout_at_the_roles_limit() {
     let out = llmagent(&[
         "tools", "call", "--policy", &policy, "--role", "t", "testbed", "spin", "--json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     assert_eq!(v["error"]["reason"], json!("timeout"));
     assert_eq!(

@@ -128,8 +128,11 @@ fn not_ours(path: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let me = rustix::process::geteuid().as_raw();
     for p in [Some(path), path.parent()].into_iter().flatten() {
-        let Ok(meta) = fs::symlink_metadata(p) else {
-            return Some(format!("{} cannot be examined", p.display()));
+        let meta = match fs::symlink_metadata(p) {
+            Ok(meta) => meta,
+            // No entry yet: a plain miss, not a warning.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(format!("{} cannot be examined: {e}", p.display())),
         };
         if meta.uid() != me {
             return Some(format!(
