@@ -14,7 +14,7 @@ use crate::reason::Reason;
 
 /// A call the model asked for.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Pending {
+pub(crate) enum Pending {
     /// Native: answer with a `tool` message carrying `id`.
     Native {
         id: String,
@@ -193,44 +193,51 @@ impl Turn<'_> {
                     .collect();
                 (calls, None)
             }
-            Wire::Json | Wire::Constrained => match protocol::parse_json_reply(content) {
-                JsonReply::Answer(a) => (Vec::new(), Some(a)),
-                JsonReply::Call { tool, action, args } => {
-                    let call = match bounds::check_names(&tool, &action) {
-                        // Refused by its name alone; nothing is recorded
-                        // under that name.
-                        Err(f) => Pending::Json {
-                            tool: String::new(),
-                            action: String::new(),
-                            args: Err(f),
-                        },
-                        Ok(()) => {
-                            let max_args = self.agent.settings.max_args_bytes;
-                            let args = bounds::check_size(args.to_string().len(), max_args)
-                                .and_then(|()| bounds::check_depth(&args))
-                                .map(|()| args);
-                            Pending::Json { tool, action, args }
-                        }
-                    };
-                    (vec![call], None)
-                }
-                JsonReply::BadCall(f) => (
-                    vec![Pending::Json {
-                        tool: String::new(),
-                        action: String::new(),
-                        args: Err(f),
-                    }],
-                    None,
-                ),
-            },
+            Wire::Json | Wire::Constrained => {
+                json_calls(content, self.agent.settings.max_args_bytes)
+            }
         }
+    }
+}
+
+/// The call of a reply in the json (or constrained) protocol, within the
+/// agent's bounds, or its final answer.
+pub(crate) fn json_calls(content: &str, max_args: usize) -> (Vec<Pending>, Option<String>) {
+    match protocol::parse_json_reply(content) {
+        JsonReply::Answer(a) => (Vec::new(), Some(a)),
+        JsonReply::Call { tool, action, args } => {
+            let call = match bounds::check_names(&tool, &action) {
+                // Refused by its name alone; nothing is recorded
+                // under that name.
+                Err(f) => Pending::Json {
+                    tool: String::new(),
+                    action: String::new(),
+                    args: Err(f),
+                },
+                Ok(()) => {
+                    let args = bounds::check_size(args.to_string().len(), max_args)
+                        .and_then(|()| bounds::check_depth(&args))
+                        .map(|()| args);
+                    Pending::Json { tool, action, args }
+                }
+            };
+            (vec![call], None)
+        }
+        JsonReply::BadCall(f) => (
+            vec![Pending::Json {
+                tool: String::new(),
+                action: String::new(),
+                args: Err(f),
+            }],
+            None,
+        ),
     }
 }
 
 /// A native call's `arguments` text as a JSON object, within the
 /// agent's bounds (at most `max_bytes`, nested at most
 /// [`bounds::MAX_ARGS_DEPTH`] deep).
-fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
+pub(crate) fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
     if text.trim().is_empty() {
         return Ok(json!({}));
     }
