@@ -245,6 +245,10 @@ pub(crate) fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFai
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) => {
             bounds::check_depth(&v)?;
+            // The cap holds for the arguments passed on, which are the
+            // value re-encoded: that can be longer than what the model
+            // wrote (`9E9` is `9000000000.0`).
+            bounds::check_size(v.to_string().len(), max_bytes)?;
             Ok(v)
         }
         Ok(Value::Null) => Ok(json!({})),
@@ -287,5 +291,18 @@ mod tests {
             native_args("{").map_err(|f| (f.reason, f.field)),
             Err(("invalid_args".to_owned(), Some("arguments".to_owned())))
         );
+    }
+
+    /// Found by the `json_reply` fuzz target (issue 16, item 9): 247 bytes
+    /// of `9E9`s were under a 256-byte cap but re-encoded to 787.
+    #[test]
+    fn issue16_native_arguments_that_grow_when_re_encoded_are_held_to_the_cap() {
+        let text = format!(r#"{{"a":[{}]}}"#, ["9E9"; 60].join(","));
+        assert_eq!(text.len(), 247);
+        assert_eq!(
+            native_args(&text, 256),
+            Err(bounds::check_size(787, 256).unwrap_err())
+        );
+        assert!(native_args(&text, 787).is_ok());
     }
 }
