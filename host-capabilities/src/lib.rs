@@ -19,6 +19,9 @@ mod capability;
 mod ctx;
 mod decision;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod sink;
 
 mod dbus;

@@ -67,8 +67,22 @@ fn main() {
 }
 
 fn build_tools(tools: &Path) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    // The guests are built by the cargo building this crate, unless
+    // LLMAGENT_GUEST_TOOLCHAIN names another rustup toolchain: the fuzz
+    // build (`scripts/fuzz.sh`) runs on nightly, whose wasm32-wasip2 std is
+    // not always published, and builds the guests with stable.
+    println!("cargo:rerun-if-env-changed=LLMAGENT_GUEST_TOOLCHAIN");
+    let mut cmd = match std::env::var("LLMAGENT_GUEST_TOOLCHAIN") {
+        Ok(toolchain) if !toolchain.is_empty() => {
+            let mut cmd = Command::new("rustup");
+            cmd.args(["run", &toolchain, "cargo"])
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("RUSTC")
+                .env_remove("RUSTDOC");
+            cmd
+        }
+        _ => Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+    };
     cmd.current_dir(tools)
         .args([
             "build",

@@ -35,6 +35,9 @@ mod registry;
 mod runtime;
 mod sandbox;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use agent::fuzzing;
 pub use agent::{
     Agent, AgentError, AgentHandle, AgentSettings, ApprovalRequest, Approver, DEFAULT_API_BASE,
     DEFAULT_PROMPT, DenyApprovals, LockError, Overrides, ResolvedAgent, SettingsError, TurnEnd,

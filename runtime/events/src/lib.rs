@@ -91,6 +91,9 @@ mod context;
 mod emit;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod keys;
 mod maintain;

@@ -193,7 +193,7 @@ impl EventStore {
     }
 }
 
-fn parse_line(line: &[u8]) -> Result<Pending> {
+pub(crate) fn parse_line(line: &[u8]) -> Result<Pending> {
     let ev: Event = serde_json::from_slice(line).map_err(|e| EventsError::Corrupt {
         keyspace: "spool",
         detail: e.to_string(),

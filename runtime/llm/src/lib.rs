@@ -15,6 +15,9 @@ mod body;
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod reply;
 mod request;
 mod retry;

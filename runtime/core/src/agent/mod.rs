@@ -30,6 +30,8 @@
 
 mod approval;
 mod bounds;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod history;
 mod lock;
 mod prompt;

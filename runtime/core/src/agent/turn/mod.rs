@@ -29,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Agent, Wire};
 pub use end::{TurnEnd, TurnEvent, TurnOutcome};
 use record::{ErrorCode, Source};
+#[cfg(feature = "fuzzing")]
+pub(crate) use reply::{Pending, json_calls, native_args};
 
 /// A call as the turn remembers it: tool, action, arguments (as JSON
 /// text). The same call again straight after is a loop, not run twice.

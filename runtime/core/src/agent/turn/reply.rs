@@ -14,7 +14,7 @@ use crate::reason::Reason;
 
 /// A call the model asked for.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Pending {
+pub(crate) enum Pending {
     /// Native: answer with a `tool` message carrying `id`.
     Native {
         id: String,
@@ -193,44 +193,51 @@ impl Turn<'_> {
                     .collect();
                 (calls, None)
             }
-            Wire::Json | Wire::Constrained => match protocol::parse_json_reply(content) {
-                JsonReply::Answer(a) => (Vec::new(), Some(a)),
-                JsonReply::Call { tool, action, args } => {
-                    let call = match bounds::check_names(&tool, &action) {
-                        // Refused by its name alone; nothing is recorded
-                        // under that name.
-                        Err(f) => Pending::Json {
-                            tool: String::new(),
-                            action: String::new(),
-                            args: Err(f),
-                        },
-                        Ok(()) => {
-                            let max_args = self.agent.settings.max_args_bytes;
-                            let args = bounds::check_size(args.to_string().len(), max_args)
-                                .and_then(|()| bounds::check_depth(&args))
-                                .map(|()| args);
-                            Pending::Json { tool, action, args }
-                        }
-                    };
-                    (vec![call], None)
-                }
-                JsonReply::BadCall(f) => (
-                    vec![Pending::Json {
-                        tool: String::new(),
-                        action: String::new(),
-                        args: Err(f),
-                    }],
-                    None,
-                ),
-            },
+            Wire::Json | Wire::Constrained => {
+                json_calls(content, self.agent.settings.max_args_bytes)
+            }
         }
+    }
+}
+
+/// The call of a reply in the json (or constrained) protocol, within the
+/// agent's bounds, or its final answer.
+pub(crate) fn json_calls(content: &str, max_args: usize) -> (Vec<Pending>, Option<String>) {
+    match protocol::parse_json_reply(content) {
+        JsonReply::Answer(a) => (Vec::new(), Some(a)),
+        JsonReply::Call { tool, action, args } => {
+            let call = match bounds::check_names(&tool, &action) {
+                // Refused by its name alone; nothing is recorded
+                // under that name.
+                Err(f) => Pending::Json {
+                    tool: String::new(),
+                    action: String::new(),
+                    args: Err(f),
+                },
+                Ok(()) => {
+                    let args = bounds::check_size(args.to_string().len(), max_args)
+                        .and_then(|()| bounds::check_depth(&args))
+                        .map(|()| args);
+                    Pending::Json { tool, action, args }
+                }
+            };
+            (vec![call], None)
+        }
+        JsonReply::BadCall(f) => (
+            vec![Pending::Json {
+                tool: String::new(),
+                action: String::new(),
+                args: Err(f),
+            }],
+            None,
+        ),
     }
 }
 
 /// A native call's `arguments` text as a JSON object, within the
 /// agent's bounds (at most `max_bytes`, nested at most
 /// [`bounds::MAX_ARGS_DEPTH`] deep).
-fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
+pub(crate) fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
     if text.trim().is_empty() {
         return Ok(json!({}));
     }
@@ -238,6 +245,10 @@ fn native_args(text: &str, max_bytes: usize) -> Result<Value, ToolFailure> {
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) => {
             bounds::check_depth(&v)?;
+            // The cap holds for the arguments passed on, which are the
+            // value re-encoded: that can be longer than what the model
+            // wrote (`9E9` is `9000000000.0`).
+            bounds::check_size(v.to_string().len(), max_bytes)?;
             Ok(v)
         }
         Ok(Value::Null) => Ok(json!({})),
@@ -280,5 +291,18 @@ mod tests {
             native_args("{").map_err(|f| (f.reason, f.field)),
             Err(("invalid_args".to_owned(), Some("arguments".to_owned())))
         );
+    }
+
+    /// Found by the `json_reply` fuzz target (issue 16, item 9): 247 bytes
+    /// of `9E9`s were under a 256-byte cap but re-encoded to 787.
+    #[test]
+    fn issue16_native_arguments_that_grow_when_re_encoded_are_held_to_the_cap() {
+        let text = format!(r#"{{"a":[{}]}}"#, ["9E9"; 60].join(","));
+        assert_eq!(text.len(), 247);
+        assert_eq!(
+            native_args(&text, 256),
+            Err(bounds::check_size(787, 256).unwrap_err())
+        );
+        assert!(native_args(&text, 787).is_ok());
     }
 }
