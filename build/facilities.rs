@@ -28,9 +28,14 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
 /// Emits the cfg of every facility found, declares all of them, and warns
 /// about the missing ones.
 pub fn emit_facilities() {
+    // Only paths that exist: cargo treats a missing one as always changed,
+    // which would rebuild the crate on every build.
     for path in ["/run/systemd/system", "/usr/bin/python3", "/usr/bin/dbus-daemon"] {
-        println!("cargo:rerun-if-changed={path}");
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
+    println!("cargo:rerun-if-changed=build.rs");
     for (name, found, what) in facilities() {
         println!("cargo:rustc-check-cfg=cfg({name})");
         if found {
