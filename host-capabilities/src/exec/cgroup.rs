@@ -58,9 +58,20 @@ pub(crate) struct Bases {
     next: AtomicU64,
 }
 
-/// What [`Bases::create`] would find, without creating anything: `Ok`
-/// with whether calls would get `pids.max`, or why cgroups cannot be used.
-pub(crate) fn probe() -> Result<bool, String> {
+/// Where this process sits in the cgroup v2 hierarchy.
+struct Location {
+    /// `/proc/self/mountinfo`, for finding other hierarchies.
+    mountinfo: String,
+    /// `/proc/self/cgroup`, for this process's place in them.
+    own: String,
+    /// This process's cgroup, relative to the v2 mount.
+    v2_own: String,
+    /// That cgroup's directory.
+    v2_parent: PathBuf,
+}
+
+/// Reads [`Location`], or says why there is none.
+fn location() -> Result<Location, String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
@@ -70,8 +81,27 @@ pub(crate) fn probe() -> Result<bool, String> {
     let v2_own = own
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
-        .ok_or("this process is in no cgroup v2")?;
-    let parent = under(&v2_mount, v2_own);
+        .ok_or("this process is in no cgroup v2 (/proc/self/cgroup has no 0:: line)")?
+        .to_owned();
+    let v2_parent = under(&v2_mount, &v2_own);
+    Ok(Location {
+        mountinfo,
+        own,
+        v2_own,
+        v2_parent,
+    })
+}
+
+/// What [`Bases::create`] would find, without creating anything: `Ok`
+/// with whether calls would get `pids.max`, or why cgroups cannot be used.
+pub(crate) fn probe() -> Result<bool, String> {
+    let Location {
+        mountinfo,
+        v2_own,
+        v2_parent: parent,
+        ..
+    } = location()?;
+    let v2_own = v2_own.as_str();
     rustix::fs::access(&parent, rustix::fs::Access::WRITE_OK).map_err(|e| {
         format!(
             "cannot create a cgroup under {} ({e}); run llmagent as root or in a delegated cgroup",
@@ -97,17 +127,13 @@ impl Bases {
     /// Sets up the bases and the sentinel, or says why cgroups cannot be
     /// used here.
     pub fn create() -> Result<Self, String> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
-        let own = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-        let v2_mount = mount_of(&mountinfo, |fstype, _| fstype == "cgroup2")
-            .ok_or("no cgroup v2 hierarchy is mounted")?;
-        let v2_own = own
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .ok_or("this process is in no cgroup v2 (/proc/self/cgroup has no 0:: line)")?;
-        let v2_parent = under(&v2_mount, v2_own);
+        let Location {
+            mountinfo,
+            own,
+            v2_own,
+            v2_parent,
+        } = location()?;
+        let v2_own = v2_own.as_str();
         let pid = std::process::id();
         let v2 = v2_parent.join(format!("llmagent-{pid}"));
         remove_stale(&v2_parent, true);
