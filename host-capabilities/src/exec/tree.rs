@@ -225,7 +225,10 @@ fn kill_descendants(program: Pid, start: u64) {
     let root = program.as_raw_nonzero().get();
     // No program is being started meanwhile (it would look like an orphan).
     let spawning = SPAWNING.write();
-    let my_session = rustix::process::getsid(None).map_or(0, |s| s.as_raw_nonzero().get());
+    // From /proc like every other process here: a session id may be 0 (a
+    // process under an init that never called setsid), which
+    // rustix::process::getsid cannot represent and panics on.
+    let my_session = stat(me).map_or(0, |s| s.session);
     let others: BTreeSet<i32> = PROGRAMS
         .lock()
         .map(|l| l.iter().copied().filter(|&p| p != root).collect())

@@ -100,29 +100,69 @@ fn setsid_job_control_and_double_forks_die_at_the_timeout_and_at_exit() {
 
 /// Runs this test binary's helper test `name` with [`HELPER`] set.
 fn helper(name: &str) -> std::process::Child {
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            &format!("exec::tests::tree::{name}"),
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(HELPER, "1")
-        .env(
-            "LLMAGENT_TEST_SUBREAPER",
-            if name.contains("subreaper") { "1" } else { "" },
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    helper_under(&[], name)
+}
+
+/// [`helper`], started through the command `wrapper` (empty: directly).
+fn helper_under(wrapper: &[&str], name: &str) -> std::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = std::process::Command::new(program);
+            c.args(rest).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    };
+    cmd.args([
+        "--exact",
+        &format!("exec::tests::tree::{name}"),
+        "--ignored",
+        "--nocapture",
+    ])
+    .env(HELPER, "1")
+    .env(
+        "LLMAGENT_TEST_SUBREAPER",
+        if name.contains("subreaper") { "1" } else { "" },
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 #[test]
 fn the_subreaper_fallback_also_kills_escapees() {
     // In a process of its own: becoming a subreaper is process-wide.
     let out = helper("subreaper_helper").wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A process whose session leader is outside its PID namespace (a CI
+/// runner's child, a container's init that never called setsid) sees
+/// session id 0; the fallback must still find and kill the escapees
+/// rather than panic.
+#[test]
+#[cfg_attr(not(llmagent_root), ignore = "needs root (unshare --pid)")]
+fn the_subreaper_fallback_works_where_the_session_id_is_0() {
+    const UNSHARE: [&str; 4] = ["unshare", "--pid", "--fork", "--mount-proc"];
+    let stat = std::process::Command::new(UNSHARE[0])
+        .args(&UNSHARE[1..])
+        .args(["cat", "/proc/self/stat"])
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&stat.stdout).into_owned();
+    let session = stat.rsplit_once(") ").map(|(_, f)| f.split(' ').nth(3));
+    assert_eq!(session, Some(Some("0")), "the premise: {stat}");
+    let out = helper_under(&UNSHARE, "subreaper_helper")
+        .wait_with_output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}\n{}",
