@@ -44,9 +44,15 @@ macro_rules! grants {
             }
 
             /// Each capability's name and what it grants (its summary
-            /// lines), in registry order.
+            /// lines), in registry order; `exec` also warns about what its
+            /// programs reach through the `fs` grants.
             pub fn summaries(&self) -> Vec<(&'static str, Vec<String>)> {
-                vec![$((<$ty as Capability>::NAME, self.$name.summary()),)*]
+                let mut groups = vec![$((<$ty as Capability>::NAME, self.$name.summary()),)*];
+                let notes = self.exec.landlock_warnings(&self.fs);
+                if let Some((_, lines)) = groups.iter_mut().find(|(name, _)| *name == "exec") {
+                    lines.extend(notes);
+                }
+                groups
             }
 
             /// Each capability's requirements this machine does not meet

@@ -25,6 +25,22 @@ pub(crate) fn enforce(sink: &dyn Sink, decision: &Decision<'_>) -> Result<(), Ca
     }
 }
 
+/// Reports `refusal` (a deny) on `target` to `sink` and answers the
+/// guest's `denied` error, for refusals found after the policy allowed the
+/// operation (the kernel or the file system said no).
+pub(crate) fn refuse(
+    sink: &dyn Sink,
+    capability: &'static str,
+    operation: &'static str,
+    target: &str,
+    hint: String,
+) -> CapError {
+    let ruling = Ruling::deny(hint.clone());
+    let decision = Decision::capability(capability, operation, target, &ruling);
+    sink.decision(&decision);
+    denied(&decision, hint)
+}
+
 fn denied(decision: &Decision<'_>, hint: String) -> CapError {
     let (Subject::Capability(name) | Subject::Tool(name)) = decision.subject;
     CapError::Denied(Denial {

@@ -246,24 +246,39 @@ fn non_string_content_is_invalid_args() {
     );
 }
 
-/// A write grant over the directory that holds llmagent's own files — the
-/// policy and the event store here — still cannot write them; the rest of
-/// the directory is writable.
+/// A write grant over the directories that hold llmagent's own files — the
+/// policy, a role's prompt file and the event store here — still cannot
+/// write them; the rest of the directories is writable.
 #[test]
 fn a_grant_over_llmagents_own_files_cannot_write_them() {
-    let env = Env::new(
+    let prompts = tempfile::tempdir().unwrap();
+    let prompts = prompts.path().canonicalize().unwrap();
+    let prompt = prompts.join("ops.md");
+    std::fs::write(&prompt, "You administer this machine.").unwrap();
+    let env = Env::new(&format!(
         r#"
 version = 1
 [roles.default]
 tools = ["file"]
+prompt_file = "{prompt}"
 [roles.default.fs]
-write = ["{dir}/**"]
+write = ["{{dir}}/**", "{prompts}/**"]
 "#,
-    );
+        prompt = prompt.display(),
+        prompts = prompts.display()
+    ));
     let root = env.root();
+    let (out, _) = env.ok(
+        "default",
+        "file",
+        "write",
+        json!({"path": p(&prompts.join("other.md")), "content": "x"}),
+    );
+    assert_eq!(out, json!("ok"));
     for own in [
         root.join("policy.toml"),
         root.join("events").join("planted"),
+        prompt,
     ] {
         let failure = env.err(
             "default",

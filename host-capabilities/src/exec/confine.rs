@@ -3,13 +3,16 @@
 //! program needs to start. The ruleset is built in the parent, before
 //! `fork`, so the child only calls `restrict_self` (two syscalls).
 
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
 };
+
+use rustix::fs::{CWD, Mode, OFlags, openat};
 
 use crate::fs::{Access as FsAccess, FsPolicy};
 
@@ -126,38 +129,89 @@ fn base(abi: ABI) -> Result<Ruleset, landlock::RulesetError> {
     Ok(r)
 }
 
+impl super::ExecPolicy {
+    /// Warnings for `policy check`: a program's Landlock rules cover a write
+    /// grant whole, so files the `fs` capability protects inside it (trusted
+    /// by privileged processes, or llmagent's own) are writable to programs.
+    pub fn landlock_warnings(&self, fs: &FsPolicy) -> Vec<String> {
+        if self.programs.is_empty() {
+            return Vec::new();
+        }
+        fs.grants(FsAccess::Write)
+            .iter()
+            .filter_map(|g| {
+                let covered = fs.protected_under(g);
+                (!covered.is_empty()).then(|| {
+                    format!(
+                        "warning: programs may write all of {} (Landlock cannot exclude files inside a granted tree), \
+                         including {}; the fs capability refuses those writes, programs are not stopped",
+                        g.pattern(),
+                        covered.join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why a ruleset could not be built.
+#[derive(Debug)]
+pub enum RulesetError {
+    /// A grant's path is no longer what the policy was loaded with (a
+    /// symlink stands where a directory was): refused, never followed.
+    Swapped(String),
+    /// The kernel refused the ruleset.
+    Kernel(String),
+}
+
 /// The ruleset for one child running `program` under `fs`. No network
 /// rule is added: TCP bind and connect are denied (no role grants network
-/// to programs yet).
-pub fn ruleset(abi: ABI, fs: &FsPolicy, program: &Path) -> Result<RulesetCreated, String> {
+/// to programs yet). Grant paths are opened without following any symlink
+/// (see [`crate::fs::open_rule_root`]), so a symlink a tool planted since
+/// the policy was loaded widens nothing.
+pub fn ruleset(abi: ABI, fs: &FsPolicy, program: &Path) -> Result<RulesetCreated, RulesetError> {
     let read = AccessFs::ReadFile | AccessFs::ReadDir;
     // Everything that writes, except creating device nodes (root could
     // mknod a disk and read it raw) and device ioctls.
     let write = AccessFs::from_write(abi)
         & !(AccessFs::MakeChar | AccessFs::MakeBlock | AccessFs::IoctlDev);
-    let mut rules: Vec<(&Path, BitFlags<AccessFs>)> = Vec::new();
+    let mut fixed: Vec<(&Path, BitFlags<AccessFs>)> = Vec::new();
     for tree in SYSTEM_TREES {
-        rules.push((Path::new(tree), read | AccessFs::Execute));
+        fixed.push((Path::new(tree), read | AccessFs::Execute));
     }
     for file in LOADER_FILES {
-        rules.push((Path::new(file), AccessFs::ReadFile.into()));
+        fixed.push((Path::new(file), AccessFs::ReadFile.into()));
     }
-    rules.push((
+    fixed.push((
         Path::new(DEV_NULL),
         AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate,
     ));
-    rules.push((program, AccessFs::ReadFile | AccessFs::Execute));
+    fixed.push((program, AccessFs::ReadFile | AccessFs::Execute));
+    // Fixed paths are the system's (and the program was resolved just
+    // now); they are opened following symlinks (`/bin` → `/usr/bin`). A
+    // path that does not exist (now) grants nothing.
+    let mut rules: Vec<(OwnedFd, BitFlags<AccessFs>)> = fixed
+        .into_iter()
+        .filter_map(|(path, rights)| {
+            let fd = openat(CWD, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()?;
+            Some((fd, rights))
+        })
+        .collect();
     for (access, rights) in [(FsAccess::Read, read), (FsAccess::Write, write)] {
         for grant in fs.grants(access) {
-            rules.push((grant_root(grant), rights));
+            if let Some(fd) = crate::fs::open_rule_root(grant).map_err(RulesetError::Swapped)? {
+                rules.push((fd, rights));
+            }
         }
     }
-    let fail = |e: landlock::RulesetError| format!("cannot build the Landlock ruleset: {e}");
+    let fail = |e: landlock::RulesetError| {
+        RulesetError::Kernel(format!("cannot build the Landlock ruleset: {e}"))
+    };
     let mut created = base(abi).and_then(Ruleset::create).map_err(fail)?;
-    for (path, rights) in rules {
-        // A path that does not exist (now) grants nothing.
-        let Ok(fd) = PathFd::new(path) else { continue };
-        let is_file = std::fs::metadata(path).is_ok_and(|m| !m.is_dir());
+    for (fd, rights) in rules {
+        let is_file = rustix::fs::fstat(&fd).is_ok_and(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory
+        });
         let rights = if is_file {
             rights & AccessFs::from_file(abi)
         } else {
@@ -172,17 +226,4 @@ pub fn ruleset(abi: ABI, fs: &FsPolicy, program: &Path) -> Result<RulesetCreated
             .map_err(fail)?;
     }
     Ok(created)
-}
-
-/// Where a grant's Landlock rule goes: a glob without metacharacters names
-/// exactly one file or tree; any other glob is approximated by its base
-/// directory (canonical when it existed at compile time), so
-/// `/etc/*.conf` opens all of `/etc` to the child (the `fs` capability
-/// itself still matches the glob exactly).
-fn grant_root(grant: &crate::fs::Grant) -> &Path {
-    let pattern = grant.pattern();
-    if !pattern.contains(['*', '?', '[', ']', '{', '}', '\\']) {
-        return Path::new(pattern);
-    }
-    grant.canonical_base().unwrap_or(grant.base())
 }

@@ -12,7 +12,7 @@ use crate::bindings::CapError;
 use crate::bindings::exec::{Command, Host, Outcome};
 use crate::ctx::{Capabilities, Grants};
 use crate::decision::{Decision, Ruling, Verdict};
-use crate::sink::{Sink, enforce};
+use crate::sink::{Sink, enforce, refuse};
 
 /// A decision's target shows the program and at most this much of its
 /// arguments: enough to recognise a command in the event log without
@@ -99,7 +99,13 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
     }
     let (protection, ruleset) = match confine::kernel_abi() {
         Some(abi) => {
-            let r = confine::ruleset(abi, &grants.fs, &program).map_err(CapError::Io)?;
+            let r = match confine::ruleset(abi, &grants.fs, &program) {
+                Ok(r) => r,
+                Err(confine::RulesetError::Kernel(why)) => return Err(CapError::Io(why)),
+                Err(confine::RulesetError::Swapped(why)) => {
+                    return Err(refuse(sink, "exec", "run", &summary, why));
+                }
+            };
             (Protection::Landlock(abi), Some(r))
         }
         None if policy.require_landlock => {

@@ -53,4 +53,5 @@ mod resolve;
 #[cfg(test)]
 mod tests;
 
-pub use policy::{Access, FsPolicy, FsToml, Grant};
+pub use policy::{Access, FsPolicy, FsToml, Grant, check_plantable_links};
+pub use resolve::open_rule_root;

@@ -50,6 +50,10 @@ pub struct Grant {
     base: PathBuf,
     /// `base` canonicalised at compile time, when it existed then.
     canonical_base: Option<PathBuf>,
+    /// What a program's Landlock rule for this glob covers, canonicalised
+    /// at compile time when it existed then: the path itself for a glob
+    /// without wildcards, else the base.
+    canonical_root: Option<PathBuf>,
     /// The glob, its canonical-base twin, and (for `read` globs ending in
     /// `/**`) the directory itself.
     matcher: GlobSet,
@@ -86,6 +90,30 @@ impl Grant {
     /// The canonical base, when the base existed at compile time.
     pub(crate) fn canonical_base(&self) -> Option<&Path> {
         self.canonical_base.as_deref()
+    }
+
+    /// The path a program's Landlock rule for this glob covers, and whether
+    /// it is the one canonicalised at compile time (else: as written, as it
+    /// did not exist then). A glob without wildcards names exactly one file
+    /// or tree; any other glob is approximated by its base directory, so
+    /// `/etc/*.conf` opens all of `/etc` to programs (the `fs` capability
+    /// itself still matches the glob exactly).
+    pub(crate) fn rule_root(&self) -> (&Path, bool) {
+        match &self.canonical_root {
+            Some(c) => (c, true),
+            None if self.pattern.contains(GLOB_META) => (&self.base, false),
+            None => (Path::new(&self.pattern), false),
+        }
+    }
+
+    /// The path this glob starts from as written: the whole path for a
+    /// glob without wildcards, else the base.
+    pub(crate) fn written_root(&self) -> &Path {
+        if self.pattern.contains(GLOB_META) {
+            &self.base
+        } else {
+            Path::new(&self.pattern)
+        }
     }
 }
 
@@ -186,6 +214,15 @@ pub fn is_trusted_path(path: &Path) -> bool {
     trusted().is_match(path)
 }
 
+/// The examples of [`TRUSTED`] files the write grant `grant` covers by a
+/// wildcard (so writes to them are refused unless named exactly).
+fn trusted_under(grant: &Grant) -> impl Iterator<Item = &'static str> {
+    TRUSTED_EXAMPLES
+        .iter()
+        .copied()
+        .filter(|p| grant.matcher.is_match(p) && !grant.names_exactly(Path::new(p)))
+}
+
 /// Characters that make a path component a glob rather than a literal.
 const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 
@@ -261,11 +298,7 @@ impl FsPolicy {
             })
             .collect();
         for g in &self.write {
-            let covered: Vec<&str> = TRUSTED_EXAMPLES
-                .iter()
-                .copied()
-                .filter(|p| g.matcher.is_match(p) && !g.names_exactly(Path::new(p)))
-                .collect();
+            let covered: Vec<&str> = trusted_under(g).collect();
             if !covered.is_empty() {
                 lines.push(format!(
                     "warning: write {} covers files privileged processes trust ({}); writes to them are refused unless named exactly",
@@ -275,6 +308,19 @@ impl FsPolicy {
             }
         }
         lines
+    }
+
+    /// What the `fs` capability protects inside the write grant `grant`
+    /// although the grant's glob covers it: llmagent's own files, and
+    /// examples of files privileged processes trust.
+    pub fn protected_under(&self, grant: &Grant) -> Vec<String> {
+        let own = self
+            .own
+            .iter()
+            .filter(|o| grant.matcher.is_match(o))
+            .map(|o| format!("{} (llmagent's own)", o.display()));
+        let trusted = trusted_under(grant).map(str::to_owned);
+        own.chain(trusted).collect()
     }
 
     /// The pure decision over the real (canonical) `path`: allowed by the
@@ -330,6 +376,66 @@ impl FsPolicy {
     pub fn rule(&self, grant: &Grant) -> String {
         format!("{} \"{}\"", self.key(grant.access), grant.pattern)
     }
+}
+
+/// Checks the grants of every role of one policy (`policies`) for a
+/// symlink on the way to a granted path that some role's `write` grant lets
+/// a tool create or replace: `/t/in` turned into a link to `/` by a role
+/// writing `/t/**` would make `read = ["/t/in/**"]` read `/` from the next
+/// load on. Such a grant is refused (with the role it belongs to) rather
+/// than canonicalised through the link; the message names the link and the
+/// write grant, and says what to write instead.
+pub fn check_plantable_links(policies: &[&FsPolicy]) -> Result<(), (String, CompileError)> {
+    for p in policies {
+        for access in [Access::Read, Access::Write] {
+            for (i, g) in p.grants(access).iter().enumerate() {
+                if let Some(message) = plantable_link(g, policies) {
+                    let key = format!("{}[{i}]", access.key());
+                    return Err((p.role.clone(), CompileError::new(key, message)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first symlink on the way to `grant`'s root that a write grant of
+/// `policies` covers, as a message.
+fn plantable_link(grant: &Grant, policies: &[&FsPolicy]) -> Option<String> {
+    let mut prefix = PathBuf::from("/");
+    for comp in grant.written_root().components().skip(1) {
+        prefix.push(comp);
+        // A missing component ends the walk: nothing further exists.
+        let meta = std::fs::symlink_metadata(&prefix).ok()?;
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        // The link as write grants see it: at its parent's real path.
+        let at = prefix
+            .parent()
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .zip(prefix.file_name())
+            .map_or_else(|| prefix.clone(), |(d, name)| d.join(name));
+        let writer = policies.iter().find_map(|q| {
+            q.write
+                .iter()
+                .find(|w| w.matcher.is_match(&at))
+                .map(|w| (q, w))
+        });
+        if let Some((q, w)) = writer {
+            let target = std::fs::read_link(&prefix)
+                .map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+            return Some(format!(
+                "\"{}\" goes through \"{}\", a symlink (to \"{target}\") that the grant {} lets a tool create or \
+                 replace, so a tool could point this grant anywhere; grant the real path instead (resolve the link \
+                 yourself and check it), or remove the link if a tool made it",
+                grant.pattern,
+                prefix.display(),
+                q.rule(w),
+            ));
+        }
+    }
+    None
 }
 
 fn compile_grant(access: Access, key: &str, s: &str) -> Result<Grant, CompileError> {
@@ -427,11 +533,17 @@ fn compile_grant(access: Access, key: &str, s: &str) -> Result<Grant, CompileErr
     let matcher = set
         .build()
         .map_err(|e| err(format!("\"{s}\" is not a valid glob: {}", e.kind())))?;
+    let canonical_root = if s.contains(GLOB_META) {
+        canonical_base.clone()
+    } else {
+        std::fs::canonicalize(s).ok()
+    };
     Ok(Grant {
         access,
         pattern: s.to_owned(),
         base,
         canonical_base,
+        canonical_root,
         matcher,
     })
 }

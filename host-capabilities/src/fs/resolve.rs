@@ -258,9 +258,10 @@ fn open_in(
     Ok(Opened { fd, real })
 }
 
-/// Opens a grant's base directory: at its canonical path without following
-/// any symlink when it existed at compile time (so a component swapped for
-/// a symlink since then is refused), else as written.
+/// Opens a grant's base directory without following any symlink: at its
+/// canonical path when it existed at compile time (so a component swapped
+/// for a symlink since then is refused), else as written (a symlink there
+/// now was never checked, so it is refused too).
 pub(super) fn open_base(
     policy: &FsPolicy,
     access: Access,
@@ -268,21 +269,18 @@ pub(super) fn open_base(
 ) -> Result<OwnedFd, OpenError> {
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let base_shown = grant.base().display().to_string();
-    let opened = match grant.canonical_base() {
-        Some(c) => openat2_retry(
-            CWD,
-            c,
-            flags,
-            Mode::empty(),
-            ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
-        ),
-        None => openat(CWD, grant.base(), flags, Mode::empty()),
-    };
+    let opened = openat2_retry(
+        CWD,
+        grant.canonical_base().unwrap_or(grant.base()),
+        flags,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    );
     opened.map_err(|e| match e {
         Errno::NOENT | Errno::NOTDIR => {
             OpenError::NotFound(format!("the granted directory \"{base_shown}\" does not exist"))
         }
-        Errno::LOOP => OpenError::Cap(denied(
+        Errno::LOOP if grant.canonical_base().is_some() => OpenError::Cap(denied(
             grant.base(),
             format!(
                 "the granted directory \"{base_shown}\" has been replaced by a symlink since the policy was loaded; \
@@ -290,8 +288,53 @@ pub(super) fn open_base(
                 policy.hint(access, grant.base())
             ),
         )),
+        Errno::LOOP => OpenError::Cap(denied(
+            grant.base(),
+            format!(
+                "the granted directory \"{base_shown}\" did not exist when the policy was loaded and now goes \
+                 through a symlink, which is not followed; reload the policy so that its real path is checked, or {}",
+                policy.hint(access, grant.base())
+            ),
+        )),
         other => OpenError::Cap(os_error("open the granted directory", &base_shown, other)),
     })
+}
+
+/// Opens (`O_PATH`) what a program's Landlock rule for `grant` covers,
+/// following no symlink: the path canonicalised when the policy was loaded,
+/// or as written when it did not exist then. `None` when it does not exist
+/// now (the rule grants nothing); an error saying what to do when a symlink
+/// stands on the way, which a tool with a write grant may have planted to
+/// widen the grant (`/t/in` replaced by a link to `/`).
+pub fn open_rule_root(grant: &Grant) -> Result<Option<OwnedFd>, String> {
+    let (path, canonical) = grant.rule_root();
+    let opened = openat2_retry(
+        CWD,
+        path,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    );
+    let pattern = grant.pattern();
+    let shown = path.display();
+    match opened {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::NOENT | Errno::NOTDIR) => Ok(None),
+        Err(Errno::LOOP) if canonical => Err(format!(
+            "the grant \"{pattern}\" covers \"{shown}\", which has been replaced by (or now goes through) a symlink \
+             since the policy was loaded; it is not followed. Remove the symlink (a tool may have planted it) and \
+             restore the directory, or grant the real path and reload the policy"
+        )),
+        Err(Errno::LOOP) => Err(format!(
+            "the grant \"{pattern}\" covers \"{shown}\", which did not exist when the policy was loaded and now goes \
+             through a symlink; it is not followed. Reload the policy so that its real path is checked, or grant the \
+             real path"
+        )),
+        Err(e) => Err(format!(
+            "cannot open \"{shown}\" (granted by \"{pattern}\") for the program's Landlock rules: {}",
+            std::io::Error::from(e)
+        )),
+    }
 }
 
 /// Maps an error of a beneath-open: leaving the tree is a denial, the rest

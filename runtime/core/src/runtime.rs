@@ -134,18 +134,18 @@ impl Runtime {
         // llmagent's own files are out of every grant's reach: a tool that
         // could rewrite the policy, plant a compiled component or edit the
         // audit log would not be sandboxed at all.
-        let own: Vec<PathBuf> = [
-            Some(policy.origin.clone()),
-            options.cache_dir.clone(),
-            options
-                .events
-                .as_ref()
-                .map(|e| e.store().path().to_path_buf()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|p| p.is_absolute() || p.exists())
-        .collect();
+        let own: Vec<PathBuf> = policy
+            .own_files()
+            .into_iter()
+            .chain(options.cache_dir.clone())
+            .chain(
+                options
+                    .events
+                    .as_ref()
+                    .map(|e| e.store().path().to_path_buf()),
+            )
+            .filter(|p| p.is_absolute() || p.exists())
+            .collect();
         for role in policy.roles.values_mut() {
             Arc::make_mut(&mut role.grants).fs.protect(&own);
         }

@@ -8,7 +8,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use host_capabilities::{Capability, Grants, PLANNED, RoleScope};
+use host_capabilities::fs::FsPolicy;
+use host_capabilities::{Capability, CompileError, Grants, PLANNED, RoleScope};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -108,6 +109,10 @@ pub(crate) fn policy(text: &str, origin: &Path, builtins: &[&str]) -> Result<Pol
     for (name, role) in in_file_order(&raw.roles) {
         let role = compile_role(&cx, name, role, defaults, &known)?;
         roles.insert(role.name.clone(), role);
+    }
+    let fs: Vec<&FsPolicy> = roles.values().map(|r: &Role| &r.grants.fs).collect();
+    if let Err((role, e)) = host_capabilities::fs::check_plantable_links(&fs) {
+        return Err(located::<FsPolicy>(&cx, &role, e, None));
     }
     let mut agents = BTreeMap::new();
     for (name, agent) in in_file_order(&raw.agents) {
@@ -238,7 +243,7 @@ fn compile_role(
             format!("\"{role}\" is not a valid role name; {}", name_rule(true)),
         ));
     }
-    let prompt = prompt(cx, &section, raw)?;
+    let (prompt, prompt_file) = prompt(cx, &section, raw)?;
     let tools = tool_refs(cx, &section, "tools", &raw.tools, known)?;
     let approve = tool_refs(cx, &section, "approve", &raw.approve, known)?;
     for (entry, raw_entry) in approve.iter().zip(&raw.approve) {
@@ -270,6 +275,7 @@ fn compile_role(
     Ok(Role {
         name: role.to_owned(),
         prompt,
+        prompt_file,
         tools,
         approve,
         limits,
@@ -309,20 +315,32 @@ fn section<C: Capability>(
     let Some(raw) = raw else {
         return Ok(C::deny_all(scope));
     };
-    C::compile(scope, raw.get_ref()).map_err(|e| {
-        let steps = key_path(&e.key);
-        let path: Vec<&str> = ["roles", scope.role, C::NAME]
-            .into_iter()
-            .chain(steps.iter().map(String::as_str))
-            .collect();
-        let span = span::find(&cx.root, &path).unwrap_or_else(|| raw.span());
-        cx.invalid(
-            span,
-            Some(&format!("roles.{}.{}", scope.role, C::NAME)),
-            Some(&e.key),
-            e.message,
-        )
-    })
+    C::compile(scope, raw.get_ref()).map_err(|e| located::<C>(cx, scope.role, e, Some(raw.span())))
+}
+
+/// A capability's compile error of `role`, placed at its key in the file
+/// (else at `fallback`, else at the section).
+fn located<C: Capability>(
+    cx: &Cx<'_>,
+    role: &str,
+    e: CompileError,
+    fallback: Option<Range<usize>>,
+) -> PolicyError {
+    let steps = key_path(&e.key);
+    let path: Vec<&str> = ["roles", role, C::NAME]
+        .into_iter()
+        .chain(steps.iter().map(String::as_str))
+        .collect();
+    let span = span::find(&cx.root, &path)
+        .or(fallback)
+        .or_else(|| span::find(&cx.root, &["roles", role]))
+        .unwrap_or_default();
+    cx.invalid(
+        span,
+        Some(&format!("roles.{role}.{}", C::NAME)),
+        Some(&e.key),
+        e.message,
+    )
 }
 
 /// The steps of a capability's error key (`args."/usr/bin/x".deny[1]` →
@@ -393,8 +411,13 @@ fn tool_refs(
     Ok(refs)
 }
 
-/// The role's prompt: `prompt`, or the contents of `prompt_file`.
-fn prompt(cx: &Cx<'_>, section: &str, raw: &RoleToml) -> Result<Option<String>, PolicyError> {
+/// The role's prompt: `prompt`, or the contents of `prompt_file` (and
+/// that file's path).
+fn prompt(
+    cx: &Cx<'_>,
+    section: &str,
+    raw: &RoleToml,
+) -> Result<(Option<String>, Option<PathBuf>), PolicyError> {
     match (&raw.prompt, &raw.prompt_file) {
         (Some(_), Some(file)) => Err(cx.invalid(
             file.span(),
@@ -402,8 +425,8 @@ fn prompt(cx: &Cx<'_>, section: &str, raw: &RoleToml) -> Result<Option<String>, 
             Some("prompt_file"),
             "both prompt and prompt_file are set; keep one of them",
         )),
-        (Some(text), None) => Ok(Some(text.get_ref().clone())),
-        (None, None) => Ok(None),
+        (Some(text), None) => Ok((Some(text.get_ref().clone()), None)),
+        (None, None) => Ok((None, None)),
         (None, Some(file)) => {
             let at = || cx.at(file.span(), Some(section), Some("prompt_file"));
             if file.get_ref().trim().is_empty() {
@@ -414,13 +437,14 @@ fn prompt(cx: &Cx<'_>, section: &str, raw: &RoleToml) -> Result<Option<String>, 
                 });
             }
             let path = cx.dir.join(file.get_ref());
-            read_prompt(&path)
-                .map(Some)
-                .map_err(|source| PolicyError::PromptFile {
+            match read_prompt(&path) {
+                Ok(text) => Ok((Some(text), Some(path))),
+                Err(source) => Err(PolicyError::PromptFile {
                     at: at(),
                     path,
                     source,
-                })
+                }),
+            }
         }
     }
 }

@@ -194,6 +194,17 @@ impl Policy {
         compile::policy(text, origin, builtin_tools)
     }
 
+    /// The files this policy was read from and makes trusted: the policy
+    /// file, every role's prompt file and every `[tools.*]` component. A
+    /// tool that could rewrite one would change what runs, or with what
+    /// instructions, at the next load.
+    pub fn own_files(&self) -> Vec<PathBuf> {
+        std::iter::once(self.origin.clone())
+            .chain(self.roles.values().filter_map(|r| r.prompt_file.clone()))
+            .chain(self.tools.values().map(|t| t.path.clone()))
+            .collect()
+    }
+
     /// The role called `name`, or an error listing the roles that exist.
     pub fn role(&self, name: &str) -> Result<&Role, PolicyError> {
         self.roles

@@ -6,6 +6,7 @@
 //! are ordered ([`Verdict`]) and the strictest matching rule wins.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use host_capabilities::{Grants, Ruling};
@@ -20,6 +21,8 @@ pub struct Role {
     pub name: String,
     /// The system prompt (`prompt`, or the contents of `prompt_file`).
     pub prompt: Option<String>,
+    /// The file the prompt was read from (`prompt_file`), resolved.
+    pub prompt_file: Option<PathBuf>,
     /// Tools and actions the role may call (`tools`).
     pub tools: Vec<ToolRef>,
     /// Tools and actions that need a human's yes (`approve`); each is
@@ -155,6 +158,7 @@ mod tests {
         Role {
             name: "ops".into(),
             prompt: None,
+            prompt_file: None,
             tools: refs(tools),
             approve: refs(approve),
             limits: Limits::default(),

@@ -295,3 +295,40 @@ fn summary_lists_what_a_role_can_do() {
         ]
     );
 }
+
+/// A grant that reaches its directory through a symlink some role may
+/// write (so a tool may have planted it: `/t/in` → `/`) is refused at load,
+/// naming the link, the grant that could write it and the key; the same
+/// link where no role writes is followed as before.
+#[test]
+fn a_grant_through_a_symlink_a_role_can_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let r = root.display();
+    std::fs::create_dir_all(root.join("t")).unwrap();
+    std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(root.join("elsewhere"), root.join("t/in")).unwrap();
+    let text = format!(
+        "version = 1\n[roles.writer.fs]\nwrite = [\"{r}/t/**\"]\n\
+         [roles.reader.fs]\nread = [\"/usr/**\", \"{r}/t/in/**\"]\n"
+    );
+    let err = parse(&text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "/etc/llmagent/policy.toml:5:20: [roles.reader.fs] read[1]: \"{r}/t/in/**\" goes through \
+             \"{r}/t/in\", a symlink (to \"{r}/elsewhere\") that the grant [roles.writer.fs].write \"{r}/t/**\" \
+             lets a tool create or replace, so a tool could point this grant anywhere; grant the real path \
+             instead (resolve the link yourself and check it), or remove the link if a tool made it"
+        )
+    );
+    // Nobody writes where the link is: followed, and shown resolved.
+    let text = format!("version = 1\n[roles.reader.fs]\nread = [\"{r}/t/in/**\"]\n");
+    let p = parse(&text).unwrap();
+    assert_eq!(
+        p.role("reader").unwrap().grants.fs.summary(),
+        [format!(
+            "read {r}/t/in/** ({r}/t/in resolves to {r}/elsewhere)"
+        )]
+    );
+}

@@ -140,3 +140,94 @@ fn a_binary_copied_into_a_write_grant_does_not_run_and_the_loader_stays_confined
         "{o:?}"
     );
 }
+
+/// A model writing `/t/**` and reading `/t/in/**` replaces `/t/in` by a
+/// symlink to a directory no grant covers: the next program is refused
+/// (the swap is named) instead of getting a Landlock rule on the target,
+/// and the real directory still works once restored.
+#[test]
+#[cfg_attr(not(llmagent_landlock), ignore = "needs Landlock")]
+fn a_granted_directory_swapped_for_a_symlink_widens_nothing() {
+    let fx = Fx::new();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("secret"), "secret").unwrap();
+    std::fs::create_dir_all(fx.root.join("t/in")).unwrap();
+    std::fs::write(fx.root.join("t/in/a.txt"), "hello").unwrap();
+    let mut caps = fx.caps(
+        allow(&["bash"]),
+        FsToml {
+            read: vec![fx.p("t/in/**")],
+            write: vec![fx.p("t/**")],
+        },
+        1 << 20,
+    );
+    let o = run(&mut caps, sh(&format!("cat {}", fx.p("t/in/a.txt"))));
+    assert_eq!((o.exit_code, o.stdout), (Some(0), b"hello".to_vec()));
+    // The swap, done through the write grant by a program of the role.
+    let swap = format!(
+        "mv {in_} {t}/old && ln -s {other} {in_} && echo swapped",
+        in_ = fx.p("t/in"),
+        t = fx.p("t"),
+        other = other.path().display()
+    );
+    let o = run(&mut caps, sh(&swap));
+    assert_eq!(o.stdout, b"swapped\n".to_vec(), "{o:?}");
+    let read = format!("cat {}/secret", fx.p("t/in"));
+    let e = fail(&mut caps, sh(&read));
+    let CapError::Denied(d) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (d.capability.as_str(), d.target),
+        ("exec", format!("/usr/bin/bash -c \"{read}\""))
+    );
+    assert_eq!(
+        d.hint,
+        format!(
+            "the grant \"{}\" covers \"{}\", which has been replaced by (or now goes through) a symlink since \
+             the policy was loaded; it is not followed. Remove the symlink (a tool may have planted it) and \
+             restore the directory, or grant the real path and reload the policy",
+            fx.p("t/in/**"),
+            fx.p("t/in")
+        )
+    );
+    assert_eq!(fx.decisions().last().map(|d| d.1), Some(false));
+    // Restored by the operator: calls work again, and only inside.
+    std::fs::remove_file(fx.root.join("t/in")).unwrap();
+    std::fs::rename(fx.root.join("t/old"), fx.root.join("t/in")).unwrap();
+    let o = run(&mut caps, sh(&format!("cat {}", fx.p("t/in/a.txt"))));
+    assert_eq!((o.exit_code, o.stdout), (Some(0), b"hello".to_vec()));
+}
+
+/// `policy check` says what Landlock cannot do: a program may write every
+/// file of a write grant, the protected ones included; no programs, no
+/// warning.
+#[test]
+fn policy_check_warns_that_programs_write_protected_files_of_a_write_grant() {
+    let fx = Fx::new();
+    let fs = FsToml {
+        read: Vec::new(),
+        write: vec!["/home/**".into(), fx.p("**")],
+    };
+    let mut caps_fs = FsPolicy::compile("default", &fs).unwrap();
+    caps_fs.protect(&[fx.root.join("policy.toml")]);
+    let exec = ExecPolicy::compile("default", &allow(&["bash"]), 10_000).unwrap();
+    assert_eq!(
+        exec.landlock_warnings(&caps_fs),
+        [
+            "warning: programs may write all of /home/** (Landlock cannot exclude files inside a granted tree), \
+             including /home/user/.ssh/authorized_keys, /home/user/.bashrc; the fs capability refuses those \
+             writes, programs are not stopped"
+                .to_owned(),
+            format!(
+                "warning: programs may write all of {} (Landlock cannot exclude files inside a granted tree), \
+                 including {}/policy.toml (llmagent's own); the fs capability refuses those writes, programs \
+                 are not stopped",
+                fx.p("**"),
+                fx.root.display()
+            ),
+        ]
+    );
+    let none = ExecPolicy::compile("default", &ExecToml::default(), 10_000).unwrap();
+    assert_eq!(none.landlock_warnings(&caps_fs), Vec::<String>::new());
+}
