@@ -18,6 +18,18 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
         ("llmagent_python3", runs("python3", "--version"), "python3"),
         ("llmagent_dbus", runs("dbus-daemon", "--version"), "dbus-daemon (Debian's dbus)"),
         (
+            "llmagent_cgroup",
+            cgroup_v2(),
+            "a writable cgroup v2 with cgroup.kill and the pids controller (root)",
+        ),
+        (
+            "llmagent_glibc_loader",
+            ["/lib64/ld-linux-x86-64.so.2", "/usr/bin/ld.so"]
+                .iter()
+                .all(|p| std::path::Path::new(p).exists()),
+            "the x86-64 glibc loader (/lib64/ld-linux-x86-64.so.2, /usr/bin/ld.so)",
+        ),
+        (
             "llmagent_systemd",
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
@@ -53,6 +65,47 @@ fn runs(program: &str, arg: &str) -> bool {
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Whether per-call cgroups can work here: root, a cgroup v2 hierarchy
+/// (unified, or beside v1 on a hybrid host) holding this process, a kernel
+/// with `cgroup.kill` (Linux 5.14), and a pids controller (v2, or v1 on a
+/// hybrid host). The tests that need it assert the runtime agrees.
+fn cgroup_v2() -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    // Fields: id parent dev root mountpoint options [optional…] - fstype source super-options.
+    let mounts: Vec<(String, String, String)> = mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let point = left.split(' ').nth(4)?.to_owned();
+            let mut r = right.split(' ');
+            let fstype = r.next()?.to_owned();
+            let options = r.nth(1).unwrap_or_default().to_owned();
+            Some((point, fstype, options))
+        })
+        .collect();
+    let Some(v2) = mounts.iter().find(|m| m.1 == "cgroup2").map(|m| m.0.clone()) else {
+        return false;
+    };
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let own_dir = format!("{v2}{}", path.trim_end_matches('/'));
+    let v2_pids = std::fs::read_to_string(format!("{v2}/cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|x| x == "pids"));
+    let v1_pids = mounts
+        .iter()
+        .any(|m| m.1 == "cgroup" && m.2.split(',').any(|o| o == "pids"));
+    // The root cgroup has no `cgroup.kill` file of its own; the kernel
+    // version says whether the cgroups created below it will.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut version = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let kill = (version.next().unwrap_or(0), version.next().unwrap_or(0)) >= (5, 14);
+    is_root() && std::path::Path::new(&own_dir).is_dir() && kill && (v2_pids || v1_pids)
 }
 
 fn is_root() -> bool {

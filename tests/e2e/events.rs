@@ -169,15 +169,15 @@ fn secrets_in_arguments_are_redacted_in_the_store() {
 }
 
 /// A small tmpfs mounted for one test and unmounted when dropped: a
-/// filesystem the test can fill. Needs root (mount); `None` elsewhere.
+/// filesystem the test can fill. Needs root (mount).
 struct SmallFs {
     dir: tempfile::TempDir,
 }
 
 impl SmallFs {
-    fn mount(size: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().ok()?;
-        let status = std::process::Command::new("mount")
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
             .args([
                 "-t",
                 "tmpfs",
@@ -186,10 +186,14 @@ impl SmallFs {
                 "tmpfs",
             ])
             .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then_some(Self { dir })
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount -t tmpfs as root: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self { dir }
     }
 
     fn path(&self) -> &std::path::Path {
@@ -216,15 +220,8 @@ impl Drop for SmallFs {
 }
 
 /// A runtime over `policy` recording into a store on a small filesystem.
-fn on_a_small_fs(
-    policy: &str,
-) -> Option<(SmallFs, llmagent_core::Runtime, llmagent_events::EventStore)> {
-    let Some(fs) = SmallFs::mount("8m") else {
-        eprintln!(
-            "SKIPPED audit tests: cannot mount a tmpfs (needs root); the full-disk refusal is not tested"
-        );
-        return None;
-    };
+fn on_a_small_fs(policy: &str) -> (SmallFs, llmagent_core::Runtime, llmagent_events::EventStore) {
+    let fs = SmallFs::mount("8m");
     let policy_path = fs.path().join("policy.toml");
     std::fs::write(
         &policy_path,
@@ -248,7 +245,7 @@ fn on_a_small_fs(
         ..llmagent_core::RuntimeOptions::default()
     };
     let rt = llmagent_core::Runtime::new(policy, options).unwrap();
-    Some((fs, rt, store))
+    (fs, rt, store)
 }
 
 fn noop(rt: &llmagent_core::Runtime) -> Result<Value, llmagent_core::ToolFailure> {
@@ -273,9 +270,7 @@ tools = ["testbed"]
 #[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
-    let Some((fs, rt, _store)) = on_a_small_fs(AUDITED) else {
-        return;
-    };
+    let (fs, rt, _store) = on_a_small_fs(AUDITED);
     assert_eq!(noop(&rt), Ok(json!(null)));
     fs.fill();
     let served = (0..64).take_while(|_| noop(&rt).is_ok()).count();
@@ -304,9 +299,7 @@ fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
 #[test]
 fn on_failure_continue_runs_the_call_although_the_store_cannot_record() {
     let policy = format!("{AUDITED}[events]\non_failure = \"continue\"\n");
-    let Some((fs, rt, store)) = on_a_small_fs(&policy) else {
-        return;
-    };
+    let (fs, rt, store) = on_a_small_fs(&policy);
     fs.fill();
     for _ in 0..64 {
         assert_eq!(noop(&rt), Ok(json!(null)));

@@ -8,24 +8,16 @@ use std::os::unix::fs::PermissionsExt;
 use super::*;
 
 /// bash and python3 allowed; reads of the temp tree and `/proc`, writes
-/// of the temp tree. `None` (the test is skipped, saying so) without
-/// Landlock or python3.
-fn attacker(fx: &Fx, test: &str) -> Option<Capabilities> {
-    if !landlock_or_skip(test) {
-        return None;
-    }
-    if crate::exec::policy::resolve("python3").is_err() {
-        eprintln!("SKIPPED {test}: python3 is not installed; the socket attacks are not tried");
-        return None;
-    }
-    Some(fx.caps(
+/// of the temp tree. Tests using it need Landlock and python3.
+fn attacker(fx: &Fx) -> Capabilities {
+    fx.caps(
         allow(&["bash", "python3"]),
         FsToml {
             read: vec![fx.p("**"), "/proc/**".into()],
             write: vec![fx.p("**")],
         },
         1 << 20,
-    ))
+    )
 }
 
 /// Runs a Python script in the child; its stdout.
@@ -36,11 +28,13 @@ fn python(caps: &mut Capabilities, script: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn a_unix_socket_outside_the_grants_is_not_reached() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(&fx, "a_unix_socket_outside_the_grants_is_not_reached") else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     // The listener stands for the D-Bus system bus or docker.sock: outside
     // every grant of the role.
     let outside = tempfile::tempdir().unwrap();
@@ -61,11 +55,13 @@ fn a_unix_socket_outside_the_grants_is_not_reached() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn no_network_socket_of_any_kind_can_be_opened() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(&fx, "no_network_socket_of_any_kind_can_be_opened") else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     let script = "import socket\n\
         kinds = [('udp', socket.AF_INET, socket.SOCK_DGRAM), ('udp6', socket.AF_INET6, socket.SOCK_DGRAM),\n\
                  ('tcp', socket.AF_INET, socket.SOCK_STREAM), ('raw', socket.AF_INET, socket.SOCK_RAW),\n\
@@ -86,14 +82,13 @@ fn no_network_socket_of_any_kind_can_be_opened() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn the_child_has_no_capabilities_even_when_the_runtime_is_root() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(
-        &fx,
-        "the_child_has_no_capabilities_even_when_the_runtime_is_root",
-    ) else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     let o = run(
         &mut caps,
         sh(
@@ -125,11 +120,13 @@ fn the_child_has_no_capabilities_even_when_the_runtime_is_root() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn setuid_and_setgid_bits_cannot_be_set() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(&fx, "setuid_and_setgid_bits_cannot_be_set") else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     let shell = fx.p("shell");
     let o = run(
         &mut caps,
@@ -151,11 +148,13 @@ fn setuid_and_setgid_bits_cannot_be_set() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn namespaces_mounts_and_tracing_are_refused() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(&fx, "namespaces_mounts_and_tracing_are_refused") else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     // Each attempt is harmless should it ever succeed: a user namespace,
     // a tmpfs on a directory of the test's own, chroot to "/", tracing
     // itself, and the reboot command that only turns Ctrl-Alt-Del off.
@@ -181,11 +180,13 @@ fn namespaces_mounts_and_tracing_are_refused() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
 fn only_stdin_stdout_and_stderr_reach_the_child() {
     let fx = Fx::new();
-    let Some(mut caps) = attacker(&fx, "only_stdin_stdout_and_stderr_reach_the_child") else {
-        return;
-    };
+    let mut caps = attacker(&fx);
     // A descriptor the runtime holds without O_CLOEXEC (as a careless
     // library might): a file outside the role's grants, at fd 77.
     let secret = tempfile::NamedTempFile::new().unwrap();
@@ -218,15 +219,11 @@ fn fd_at(n: i32) -> std::os::fd::OwnedFd {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_root)),
+    ignore = "needs Landlock and root (to switch users)"
+)]
 fn children_run_as_the_roles_user_without_supplementary_groups() {
-    let test = "children_run_as_the_roles_user_without_supplementary_groups";
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED {test}: llmagent is not root here, so it cannot switch users");
-        return;
-    }
-    if !landlock_or_skip(test) {
-        return;
-    }
     let fx = Fx::new();
     let mut raw = allow(&["bash"]);
     raw.user = Some(crate::exec::IdToml::Name("nobody".into()));

@@ -131,16 +131,6 @@ pub(super) fn fail(caps: &mut Capabilities, c: Command) -> CapError {
     }
 }
 
-/// Whether Landlock is here; if not, says so loudly (the test then
-/// returns and counts as skipped).
-pub(super) fn landlock_or_skip(test: &str) -> bool {
-    if super::kernel_abi().is_some() {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: this kernel has no Landlock; the confinement is not tested");
-    false
-}
-
 /// The canonical path of a program on the safe PATH.
 pub(super) fn which(name: &str) -> String {
     super::policy::resolve(name).unwrap().display().to_string()

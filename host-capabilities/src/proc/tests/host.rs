@@ -138,26 +138,40 @@ fn without_an_info_scope_even_a_missing_pid_is_denied() {
     );
 }
 
-/// A pid owned by a uid other than ours: pid 1 when we are not root, else
-/// any process of another user.
-fn foreign_process() -> Option<u32> {
-    let me = rustix::process::getuid().as_raw();
-    procfs::process::all_processes()
-        .unwrap()
-        .flatten()
-        .find(|p| p.uid().is_ok_and(|u| u != me))
-        .and_then(|p| u32::try_from(p.pid).ok())
+/// A process owned by a uid other than ours, killed on drop: as root, a
+/// `sleep` started as `nobody`; else pid 1 (root's).
+struct Foreign(Option<std::process::Child>, u32);
+
+impl Foreign {
+    fn new() -> Self {
+        if !rustix::process::geteuid().is_root() {
+            return Self(None, 1);
+        }
+        let child = std::os::unix::process::CommandExt::uid(
+            &mut std::process::Command::new("sleep"),
+            65534,
+        )
+        .arg("60")
+        .spawn()
+        .unwrap();
+        let pid = child.id();
+        Self(Some(child), pid)
+    }
+}
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 #[test]
 fn info_own_refuses_a_process_of_another_uid() {
-    let Some(pid) = foreign_process() else {
-        // Every process here runs as our uid (a container running only
-        // the tests as root): the rule is covered by the pure
-        // `policy::info_scopes_decide_by_owner`.
-        eprintln!("SKIPPED info_own_refuses_a_process_of_another_uid: no process of another uid");
-        return;
-    };
+    let foreign = Foreign::new();
+    let pid = foreign.1;
     let (mut own_caps, sink) = caps(&section(false, Some("own")));
     match own_caps.info(pid).unwrap() {
         Err(CapError::Denied(d)) => {
