@@ -110,17 +110,14 @@ fn kernel() -> String {
 }
 
 fn cgroup() -> Option<Cgroup> {
-    // Pure v2 at /sys/fs/cgroup, or the v2 part of a hybrid layout.
-    let mount = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|m| m.join("cgroup.procs").exists() && m.join("cgroup.subtree_control").exists())?;
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .map(str::to_owned)?;
-    let dir = mount.join(own.trim_start_matches('/'));
+    // Found as exec's containment finds it (pure v2, or the v2 part of a
+    // hybrid layout, wherever mounted).
+    let crate::exec::CgroupLocation {
+        v2_mount: mount,
+        v2_own: own,
+        v2_parent: dir,
+        ..
+    } = crate::exec::cgroup_location().ok()?;
     let controllers = std::fs::read_to_string(dir.join("cgroup.controllers"))
         .unwrap_or_default()
         .split_whitespace()

@@ -59,19 +59,21 @@ pub(crate) struct Bases {
 }
 
 /// Where this process sits in the cgroup v2 hierarchy.
-struct Location {
+pub(crate) struct Location {
     /// `/proc/self/mountinfo`, for finding other hierarchies.
     mountinfo: String,
     /// `/proc/self/cgroup`, for this process's place in them.
     own: String,
+    /// Where the v2 hierarchy is mounted.
+    pub(crate) v2_mount: PathBuf,
     /// This process's cgroup, relative to the v2 mount.
-    v2_own: String,
+    pub(crate) v2_own: String,
     /// That cgroup's directory.
-    v2_parent: PathBuf,
+    pub(crate) v2_parent: PathBuf,
 }
 
 /// Reads [`Location`], or says why there is none.
-fn location() -> Result<Location, String> {
+pub(crate) fn location() -> Result<Location, String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
     let own = std::fs::read_to_string("/proc/self/cgroup")
@@ -87,6 +89,7 @@ fn location() -> Result<Location, String> {
     Ok(Location {
         mountinfo,
         own,
+        v2_mount,
         v2_own,
         v2_parent,
     })
@@ -132,6 +135,7 @@ impl Bases {
             own,
             v2_own,
             v2_parent,
+            ..
         } = location()?;
         let v2_own = v2_own.as_str();
         let pid = std::process::id();

@@ -116,6 +116,7 @@ mod run;
 mod tests;
 mod tree;
 
+pub(crate) use cgroup::{Location as CgroupLocation, location as cgroup_location};
 pub use confine::{DEFAULT_MIN_ABI, LANDLOCK_STEPS, kernel_abi, missing_steps};
 
 /// How this process contains each call's process tree: a cgroup per call
