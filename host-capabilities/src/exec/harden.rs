@@ -23,7 +23,10 @@
 //! - `socket` of every family: no TCP, UDP, raw, packet, netlink or Unix
 //!   socket can be opened, so neither the network nor a Unix socket by
 //!   path (the D-Bus system bus, systemd's and docker's sockets) is
-//!   reachable. `socketpair` (an unnamed pair, no address) stays.
+//!   reachable. `socketpair` (an unnamed pair, no address) stays. A role
+//!   with `unix_sockets` gets a filter that allows `socket(AF_UNIX, …)`
+//!   and still refuses every other family (see `UNIX_SOCKET_LIMIT` for
+//!   what the kernel cannot check then).
 //! - the kernel's escape hatches: `io_uring_*`, `ptrace`,
 //!   `process_vm_readv/writev`, `bpf`, `perf_event_open`, `userfaultfd`,
 //!   `keyctl`/`add_key`/`request_key`, `unshare`, `setns` and `clone` with
@@ -63,9 +66,18 @@ pub(crate) struct Filters {
     nosys: BpfProgram,
 }
 
-/// Syscalls denied whatever their arguments.
+/// Which sockets a child may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sockets {
+    /// None: every `socket()` is refused.
+    None,
+    /// `AF_UNIX` only (a role with `unix_sockets`).
+    Unix,
+}
+
+/// Syscalls denied whatever their arguments (`socket` is added per
+/// [`Sockets`]).
 const DENIED: &[libc::c_long] = &[
-    libc::SYS_socket,
     libc::SYS_io_uring_setup,
     libc::SYS_io_uring_enter,
     libc::SYS_io_uring_register,
@@ -130,20 +142,41 @@ const NAMESPACE_FLAGS: &[u64] = &[
 /// The mode bits no child may set.
 const SET_ID_BITS: &[u64] = &[libc::S_ISUID as u64, libc::S_ISGID as u64];
 
-/// The compiled filters, or why they cannot be built here (an architecture
-/// seccompiler does not know).
-pub(crate) fn filters() -> Result<&'static Filters, String> {
-    static FILTERS: OnceLock<Result<Filters, String>> = OnceLock::new();
-    FILTERS
-        .get_or_init(build)
+/// The compiled filters for `sockets`, or why they cannot be built here
+/// (an architecture seccompiler does not know).
+pub(crate) fn filters(sockets: Sockets) -> Result<&'static Filters, String> {
+    static NO_SOCKETS: OnceLock<Result<Filters, String>> = OnceLock::new();
+    static UNIX: OnceLock<Result<Filters, String>> = OnceLock::new();
+    let cell = match sockets {
+        Sockets::None => &NO_SOCKETS,
+        Sockets::Unix => &UNIX,
+    };
+    cell.get_or_init(|| build(sockets))
         .as_ref()
         .map_err(|e| format!("cannot build the exec syscall filter: {e}"))
 }
 
-fn build() -> Result<Filters, String> {
+fn build(sockets: Sockets) -> Result<Filters, String> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())?;
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> =
         DENIED.iter().map(|&nr| (nr, Vec::new())).collect();
+    let socket_rules = match sockets {
+        // No condition: always denied.
+        Sockets::None => Vec::new(),
+        Sockets::Unix => vec![
+            SeccompRule::new(vec![
+                SeccompCondition::new(
+                    0,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::Ne,
+                    libc::AF_UNIX.unsigned_abs().into(),
+                )
+                .map_err(|e| e.to_string())?,
+            ])
+            .map_err(|e| e.to_string())?,
+        ],
+    };
+    deny.insert(libc::SYS_socket, socket_rules);
     let rules = |arg: u8, values: &[u64]| -> Result<Vec<SeccompRule>, String> {
         values
             .iter()

@@ -140,7 +140,12 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
             policy.key("group")
         )));
     }
-    let filters = super::harden::filters().map_err(CapError::Unsupported)?;
+    let sockets = if policy.unix_sockets.is_empty() {
+        super::harden::Sockets::None
+    } else {
+        super::harden::Sockets::Unix
+    };
+    let filters = super::harden::filters(sockets).map_err(CapError::Unsupported)?;
     let job = Job {
         program: program.clone(),
         args: cmd.args,

@@ -126,4 +126,4 @@ pub fn containment() -> String {
     tree::mode().describe()
 }
 pub use identity::IdToml;
-pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH};
+pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH, UNIX_SOCKET_LIMIT};

@@ -59,7 +59,19 @@ pub struct ExecToml {
     pub user: Option<IdToml>,
     /// The group children run as (default: the user's primary group).
     pub group: Option<IdToml>,
+    /// Unix sockets (absolute paths) children may connect to, e.g.
+    /// `/dev/log` for `logger`. Any entry lets children create `AF_UNIX`
+    /// sockets; see [`UNIX_SOCKET_LIMIT`] for what the kernel can enforce.
+    #[serde(default)]
+    pub unix_sockets: Vec<String>,
 }
+
+/// What a `unix_sockets` grant allows on kernels up to Landlock ABI 7,
+/// which has no right for `connect()` to a socket by path: said in
+/// `policy check`, `doctor` and SECURITY.md.
+pub const UNIX_SOCKET_LIMIT: &str = "this kernel cannot restrict connect() to a Unix socket by path \
+     (Landlock has no right for it), so children may connect to ANY Unix socket their uid may write, \
+     e.g. /run/dbus/system_bus_socket or /var/run/docker.sock; set user to a uid without access to those";
 
 /// `[roles.R.exec.args."<program>"]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -103,6 +115,8 @@ pub struct ExecPolicy {
     pub(crate) limits: ExecLimits,
     /// The uid and gid children run as.
     pub(crate) identity: Identity,
+    /// `unix_sockets` as written (absolute paths).
+    pub(crate) unix_sockets: Vec<String>,
 }
 
 /// A program as the host found it, before the decision: canonical path,
@@ -129,6 +143,7 @@ impl ExecPolicy {
             min_landlock_abi: super::DEFAULT_MIN_ABI,
             limits: ExecLimits::defaults(10_000),
             identity: Identity::default(),
+            unix_sockets: Vec::new(),
         }
     }
 
@@ -207,6 +222,23 @@ impl ExecPolicy {
         let cwd_set = cwd_set
             .build()
             .map_err(|e| CompileError::new("cwd", e.to_string()))?;
+        for (i, path) in raw.unix_sockets.iter().enumerate() {
+            let plain = path.starts_with('/')
+                && !path.contains(['*', '?', '[', ']', '{', '}', '\\', '\0'])
+                && !path
+                    .split('/')
+                    .skip(1)
+                    .any(|c| c.is_empty() || c == "." || c == "..");
+            if !plain {
+                return Err(CompileError::new(
+                    format!("unix_sockets[{i}]"),
+                    format!(
+                        "\"{path}\" is not an absolute path of a socket (no wildcards, \"..\", \".\" or empty components); \
+                         name the socket file, e.g. \"/dev/log\""
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             role: role.to_owned(),
             programs,
@@ -229,6 +261,7 @@ impl ExecPolicy {
             },
             limits: ExecLimits::compile(raw, role_timeout_ms)?,
             identity: Identity::compile(raw.user.as_ref(), raw.group.as_ref())?,
+            unix_sockets: raw.unix_sockets.clone(),
         })
     }
 
@@ -272,6 +305,15 @@ impl ExecPolicy {
                 ));
             } else {
                 lines.push("runs programs without Landlock where the kernel lacks it".into());
+            }
+            if self.unix_sockets.is_empty() {
+                lines.push("no sockets: every socket() is refused".into());
+            } else {
+                lines.push(format!(
+                    "Unix sockets for {}; no other socket family",
+                    self.unix_sockets.join(", ")
+                ));
+                lines.push(format!("warning: {UNIX_SOCKET_LIMIT}"));
             }
         }
         lines

@@ -79,7 +79,7 @@ fn child_protections(m: &Machine) -> Vec<String> {
             .to_owned()
     });
     p.push(if m.seccomp {
-        "seccomp filter: no sockets, namespaces, mounts, tracing, module loading, setuid bits"
+        "seccomp filter: no sockets (Unix ones only where a role grants unix_sockets), namespaces, mounts, tracing, module loading, setuid bits"
             .to_owned()
     } else {
         "NO seccomp: the syscall filter cannot be installed".to_owned()

@@ -54,6 +54,61 @@ fn a_unix_socket_outside_the_grants_is_not_reached() {
     );
 }
 
+/// A role granting `unix_sockets = [log]` reaches that socket (as
+/// `logger` reaches `/dev/log`) and still opens no network socket; as
+/// `UNIX_SOCKET_LIMIT` says (and `policy check` warns), the kernel cannot
+/// hold connect() to the named path: another socket the uid may write is
+/// reachable too. This test pins that documented limit.
+#[test]
+#[cfg_attr(
+    not(all(llmagent_landlock, llmagent_python3)),
+    ignore = "needs Landlock and python3"
+)]
+fn a_unix_socket_grant_allows_unix_sockets_only_and_cannot_hold_them_to_the_path() {
+    let fx = Fx::new();
+    let outside = tempfile::tempdir().unwrap();
+    let log = outside.path().join("log.sock");
+    let other = outside.path().join("other.sock");
+    let log_listener = std::os::unix::net::UnixListener::bind(&log).unwrap();
+    let other_listener = std::os::unix::net::UnixListener::bind(&other).unwrap();
+    let mut raw = allow(&["python3"]);
+    raw.unix_sockets = vec![log.display().to_string()];
+    let mut caps = fx.caps(
+        raw,
+        FsToml {
+            read: vec![fx.p("**")],
+            write: vec![fx.p("**")],
+        },
+        1 << 20,
+    );
+    let script = format!(
+        "import socket\n\
+         for path in [{log:?}, {other:?}]:\n\
+         \x20 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+         \x20 s.connect(path)\n\
+         \x20 s.sendall(b'hello')\n\
+         \x20 print('connected')\n\
+         for family, kind in [(socket.AF_INET, socket.SOCK_DGRAM), (socket.AF_INET6, socket.SOCK_STREAM),\n\
+         \x20                    (socket.AF_NETLINK, socket.SOCK_RAW), (socket.AF_PACKET, socket.SOCK_RAW)]:\n\
+         \x20 try:\n\
+         \x20   socket.socket(family, kind)\n\
+         \x20   print('opened')\n\
+         \x20 except OSError as e:\n\
+         \x20   print(e.errno)\n"
+    );
+    let eperm = libc::EPERM;
+    assert_eq!(
+        python(&mut caps, &script),
+        format!("connected\nconnected\n{eperm}\n{eperm}\n{eperm}\n{eperm}\n")
+    );
+    for listener in [log_listener, other_listener] {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = String::new();
+        std::io::Read::read_to_string(&mut conn, &mut got).unwrap();
+        assert_eq!(got, "hello");
+    }
+}
+
 #[test]
 #[cfg_attr(
     not(all(llmagent_landlock, llmagent_python3)),

@@ -267,3 +267,49 @@ fn a_kernel_below_the_roles_landlock_minimum_is_named_with_what_it_lacks() {
         )
     );
 }
+
+#[test]
+fn unix_sockets_must_be_plain_absolute_paths_and_policy_check_says_what_they_allow() {
+    for bad in ["dev/log", "/run/*.sock", "/run/../log", "/run//log", ""] {
+        let raw = ExecToml {
+            unix_sockets: vec!["/dev/log".into(), bad.into()],
+            ..allow(&["bash"])
+        };
+        let e = compile(&raw).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.message),
+            (
+                "unix_sockets[1]",
+                format!(
+                    "\"{bad}\" is not an absolute path of a socket (no wildcards, \"..\", \".\" or empty \
+                     components); name the socket file, e.g. \"/dev/log\""
+                )
+            )
+        );
+    }
+    let granted = compile(&ExecToml {
+        unix_sockets: vec!["/dev/log".into()],
+        ..allow(&["bash"])
+    })
+    .unwrap();
+    let lines = granted.summary();
+    let tail: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "Unix sockets for /dev/log; no other socket family".to_owned(),
+            format!("warning: {}", crate::exec::UNIX_SOCKET_LIMIT),
+        ]
+    );
+    let none = compile(&allow(&["bash"])).unwrap().summary();
+    assert_eq!(
+        none.last().map(String::as_str),
+        Some("no sockets: every socket() is refused")
+    );
+}
