@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # How often the quick start's tiny model (SmolLM2-135M, constrained
-# protocol) makes a valid tool call: N runs (default 20) of
-# `llmagent run --agent local` from examples/policy.toml, each a new
-# session, over prompts that need a tool. A run counts as a valid call when
-# at least one tool call ran and answered ok; it counts as right when the
-# final answer also contains the expected text. Starts the model server if
-# it is not running (and stops it again afterwards).
+# protocol) gets it right: N runs (default 20) of `llmagent run --agent
+# local` from examples/policy.toml, each a new session — by default of the
+# main job's question (scripts/demo.sh), with --variants over 20 different
+# prompts that need a tool. A run counts as a valid call when at least one
+# tool call ran and answered ok; it counts as right when the final answer
+# also contains the expected text. Starts the model server if it is not
+# running (and stops it again afterwards).
 #
-#   bash scripts/model-reliability.sh [N]
+#   bash scripts/model-reliability.sh [--variants] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+variants=""
+if [ "${1:-}" = "--variants" ]; then
+    variants=yes
+    shift
+fi
 n="${1:-20}"
 bin="${LLMAGENT_BIN:-target/release/llmagent}"
 [ -x "$bin" ] || cargo build --release -p llmagent --quiet
@@ -52,6 +58,11 @@ cases=(
     "What does /etc/hostname contain?|$hostname_now"
     "Calculate the SHA-256 checksum of the text test.|$(sha test)"
 )
+
+if [ -z "$variants" ]; then
+    # The main job's question, as scripts/demo.sh asks it.
+    cases=("What is the SHA-256 hash of the text hello?|$(sha hello)")
+fi
 
 valid=0
 right=0

@@ -58,6 +58,11 @@ def main() -> int:
     params.ui = False
     params.fit_params = False  # no device-memory fitting: CPU only, sizes given
     params.model_alias = {args.alias}
+    # No reuse of an earlier request's KV cache: every request is computed
+    # from its whole prompt, so the same conversation gets the same answer
+    # whatever was asked before (with reuse, a greedy tiny model's output
+    # shifted with the server's history: measured 1 wrong digest in 6).
+    params.cache_prompt = False
 
     stop = threading.Event()
 

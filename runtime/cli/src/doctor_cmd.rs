@@ -144,13 +144,17 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
                     "REQUIREMENTS NOT MET"
                 };
                 println!("  role {}: {verdict}", role.name);
+                let width = crate::term::width();
+                let hang = " ".repeat(6);
                 for (capability, lines) in &role.grants {
                     for line in lines {
-                        println!("    {capability}: {line}");
+                        let first = format!("    {capability}: ");
+                        println!("{}", crate::term::wrap(line, &first, &hang, width));
                     }
                 }
                 for (capability, why) in &role.unmet {
-                    println!("    unmet {capability}: {why}");
+                    let first = format!("    unmet {capability}: ");
+                    println!("{}", crate::term::wrap(why, &first, &hang, width));
                 }
             }
         }
@@ -159,7 +163,13 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
 }
 
 fn print_machine(m: &Machine, cache: &Cache, children: &[String]) {
-    let row = |k: &str, v: String| println!("{k:<12}{v}");
+    let width = crate::term::width();
+    let row = |k: &str, v: String| {
+        println!(
+            "{}",
+            crate::term::wrap(&v, &format!("{k:<12}"), &" ".repeat(12), width)
+        );
+    };
     row("kernel", m.kernel.clone());
     row(
         "landlock",

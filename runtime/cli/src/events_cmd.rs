@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::exit;
 use crate::load;
-use crate::term::safe;
+use crate::term::{fit, safe, width};
 
 /// Arguments of `llmagent events`.
 #[derive(Debug, clap::Args)]
@@ -60,16 +60,100 @@ fn print(event: &Event, json: bool) {
             Err(e) => eprintln!("error: cannot print event {}: {e}", event.seq),
         }
     } else {
-        let line = format!(
-            "{:>6} {} {:<10} {}/{} {}",
-            event.seq,
-            event.ts,
-            event.agent.as_deref().unwrap_or("-"),
-            event.topic,
-            event.kind,
-            event.data
-        );
-        println!("{}", safe(&line));
+        println!("{}", human(event, width()));
+    }
+}
+
+/// One event as one line for a person, at most `width` columns: sequence
+/// number, time of day (UTC), agent, and what happened in words (the
+/// whole event is in `--json`).
+fn human(event: &Event, width: usize) -> String {
+    let time = event.ts.get(11..19).unwrap_or(&event.ts);
+    let line = format!(
+        "{:>5} {time} {:<8} {}",
+        event.seq,
+        event.agent.as_deref().unwrap_or("-"),
+        summary(event)
+    );
+    fit(&safe(&line), width)
+}
+
+/// What an event says, in words; the topic and the raw data for kinds
+/// without a summary of their own.
+fn summary(event: &Event) -> String {
+    let d = &event.data;
+    let s = |k: &str| d.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let compact = |v: &serde_json::Value| v.to_string();
+    match (event.topic.as_str(), event.kind.as_str()) {
+        ("agent.prompt", _) => format!("prompt: {}", s("content")),
+        ("agent.message", _) => {
+            let calls = d.get("tool_calls").and_then(serde_json::Value::as_array);
+            match calls {
+                Some(calls) if !calls.is_empty() => {
+                    let names: Vec<String> = calls
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} {}",
+                                c["function"]["name"].as_str().unwrap_or("?"),
+                                c["function"]["arguments"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    format!("{} calls {}", s("role"), names.join("; "))
+                }
+                _ => format!("{}: {}", s("role"), s("content")),
+            }
+        }
+        ("agent.llm_response", _) => format!(
+            "model replied: {}, {} tokens, {} ms",
+            if d["is_tool_call"].as_bool() == Some(true) {
+                "a tool call"
+            } else {
+                "an answer"
+            },
+            d["usage"]["total_tokens"],
+            d["duration_ms"]
+        ),
+        ("agent.tool_dispatch", _) => format!("dispatch {}.{}", s("tool"), s("action")),
+        ("policy.decision", "decision") => {
+            let subject = match d.get("tool").and_then(serde_json::Value::as_str) {
+                Some(tool) => format!("{tool}.{}", s("operation")),
+                None => format!("{} {} {}", s("capability"), s("operation"), s("target")),
+            };
+            let why = match s("verdict") {
+                "allow" => format!("by {}", s("rule")),
+                _ => s("hint").to_owned(),
+            };
+            format!("{} {subject}: {why}", s("verdict"))
+        }
+        (topic, "invocation") => {
+            let tool = topic.strip_prefix("tool.").unwrap_or(topic);
+            let outcome = match d.get("error") {
+                Some(e) => format!(
+                    "{} ({}: {})",
+                    s("result"),
+                    e["reason"].as_str().unwrap_or("?"),
+                    e["message"].as_str().unwrap_or("")
+                ),
+                None => s("result").to_owned(),
+            };
+            format!(
+                "{tool}.{} {} → {outcome}, {} ms",
+                s("action"),
+                compact(&d["args"]),
+                d["duration_ms"]
+            )
+        }
+        ("tool.trap", _) => format!(
+            "trap {}.{}: {} ({})",
+            s("tool"),
+            s("action"),
+            s("reason"),
+            s("message")
+        ),
+        ("agent.error", _) => format!("error {}: {}", s("code"), s("reason")),
+        (topic, kind) => format!("{topic}/{kind} {}", compact(d)),
     }
 }
 
@@ -217,19 +301,30 @@ pub(crate) fn history(args: HistoryArgs, path: Option<&Path>) -> u8 {
             Some(id) => format!("{role} ({id})"),
             None => role.to_owned(),
         };
+        let width = width();
+        let time = m.ts.get(11..19).unwrap_or(&m.ts);
         if !content.is_empty() || calls.is_none() {
-            println!("{}", safe(&format!("[{}] {who}: {content}", m.ts)));
+            // A reply that is JSON (a call or answer of the json and
+            // constrained protocols) on one line, without its indentation.
+            let compact = serde_json::from_str::<serde_json::Value>(content)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .map(|v| v.to_string());
+            let content = compact.as_deref().unwrap_or(content);
+            println!(
+                "{}",
+                fit(&safe(&format!("[{time}] {who}: {content}")), width)
+            );
         }
         for call in calls.into_iter().flatten() {
             let f = &call["function"];
             let line = format!(
-                "[{}] {who} calls {} {} ({})",
-                m.ts,
+                "[{time}] {who} calls {} {} ({})",
                 f["name"].as_str().unwrap_or("?"),
                 f["arguments"].as_str().unwrap_or(""),
                 call["id"].as_str().unwrap_or("?")
             );
-            println!("{}", safe(&line));
+            println!("{}", fit(&safe(&line), width));
         }
     }
     0

@@ -179,6 +179,8 @@ fn role_json(role: &Role) -> Value {
 }
 
 fn print_role(role: &Role) {
+    let width = crate::term::width();
+    let hang = " ".repeat(11);
     println!();
     println!("role {}", role.name);
     for (label, lines) in role.summary() {
@@ -187,11 +189,17 @@ fn print_role(role: &Role) {
             println!("  {label:<8} (nothing)");
         }
         for (i, line) in lines.iter().enumerate() {
-            println!("  {:<8} {line}", if i == 0 { label.as_str() } else { "" });
+            let first = format!("  {:<8} ", if i == 0 { label.as_str() } else { "" });
+            println!("{}", crate::term::wrap(line, &first, &hang, width));
         }
     }
     println!(
-        "  other capabilities: none ({} are not built yet)",
-        PLANNED.join(", ")
+        "{}",
+        crate::term::wrap(
+            &format!("none ({} are not built yet)", PLANNED.join(", ")),
+            "  other capabilities: ",
+            &hang,
+            width
+        )
     );
 }

@@ -19,11 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit;
 use crate::load;
-use crate::term::safe;
-
-/// Tool results and arguments shown by `--verbose` are cut here: enough
-/// to follow what happens, short enough to keep the terminal readable.
-const SHOWN_CHARS: usize = 400;
+use crate::term::{fit, safe, width};
 
 /// Arguments of `llmagent run`.
 #[derive(Debug, clap::Args)]
@@ -148,13 +144,14 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
         exit::RUNTIME
     })?;
     if args.verbose {
-        eprintln!(
+        let line = format!(
             "agent {} (role {}, model {}, protocol {}) at {api_base}",
             agent.settings().name,
             agent.settings().role,
             agent.settings().model,
             agent.protocol()
         );
+        eprintln!("{}", crate::term::wrap(&safe(&line), "", "  ", width()));
     }
     let handle = agent.spawn();
     if prompt.is_empty() {
@@ -261,7 +258,7 @@ pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose:
         TurnEnd::Failed(m) => eprintln!("error: {}", safe(m)),
     }
     if verbose {
-        eprintln!(
+        let line = format!(
             "({} tool steps, {} tool calls, {} model requests, {} tokens; trace {})",
             outcome.steps,
             outcome.tool_calls,
@@ -269,6 +266,7 @@ pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose:
             outcome.usage.total_tokens,
             outcome.trace_id
         );
+        eprintln!("{}", crate::term::wrap(&line, "", " ", width()));
     }
     code
 }
@@ -318,17 +316,12 @@ impl Display {
             TurnEvent::Text(_) => {}
             TurnEvent::ToolCall { tool, action, args } if self.verbose => {
                 self.spinner.stop();
-                eprintln!(
-                    "→ {}.{} {}",
-                    safe(&tool),
-                    safe(&action),
-                    safe(&shorten(&args.to_string()))
-                );
+                let line = format!("→ {tool}.{action} {args}");
+                eprintln!("{}", fit(&safe(&line), width()));
             }
             TurnEvent::ToolResult { ok, result, .. } if self.verbose => {
                 self.spinner.stop();
-                let mark = if ok { "←" } else { "← error" };
-                eprintln!("{mark} {}", safe(&shorten(&result)));
+                eprintln!("{}", fit(&safe(&result_line(ok, &result)), width()));
             }
             TurnEvent::Fallback { from, to, reason } => {
                 self.spinner.stop();
@@ -341,11 +334,28 @@ impl Display {
     }
 }
 
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
+/// A tool result as `--verbose` shows it: the output of an answer (a
+/// string as itself), the reason and message of an error; the raw text
+/// when it is not the runtime's envelope.
+fn result_line(ok: bool, result: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(result).ok();
+    let shown = parsed.as_ref().and_then(|v| {
+        if ok {
+            v.get("output").map(|o| match o {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        } else {
+            let e = v.get("error")?;
+            Some(format!(
+                "{}: {}",
+                e.get("reason")?.as_str()?,
+                e.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            ))
+        }
+    });
+    let mark = if ok { "←" } else { "← error" };
+    format!("{mark} {}", shown.as_deref().unwrap_or(result))
 }
 
 /// A spinner on stderr while the model thinks (only on a terminal).

@@ -56,9 +56,68 @@ pub(crate) fn safe_json(json: &str) -> Cow<'_, str> {
     }
 }
 
+/// The width human output is fitted to: `$COLUMNS` when set (at least
+/// 20), else the terminal's, else 80 (output to a pipe or file).
+pub(crate) fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w >= 20)
+        .unwrap_or_else(textwrap::termwidth)
+}
+
+/// One line of `text` no wider than `width` columns: line breaks shown as
+/// `⏎`, and a cut marked with `…`. For history and events, whose full
+/// content `--json` gives.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    let one_line = text.trim_end_matches('\n').replace('\n', "⏎");
+    if textwrap::core::display_width(&one_line) <= width {
+        return one_line;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in one_line.chars() {
+        let w = textwrap::core::display_width(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` wrapped at spaces to `width` columns: the first line after
+/// `first`, the others after `rest` (a hanging indent).
+pub(crate) fn wrap(text: &str, first: &str, rest: &str, width: usize) -> String {
+    let options = textwrap::Options::new(width.max(20))
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(true);
+    textwrap::fill(text, options)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe;
+    use super::{fit, safe, wrap};
+
+    #[test]
+    fn fit_cuts_at_the_width_with_a_marker_and_shows_line_breaks() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("0123456789abc", 10), "012345678…");
+        assert_eq!(fit("a\nb\n", 10), "a⏎b");
+        // Display width, not bytes or chars: each of these is 2 columns.
+        assert_eq!(fit("日本語日本語", 7), "日本語…");
+    }
+
+    #[test]
+    fn wrap_indents_every_line_after_the_first() {
+        assert_eq!(
+            wrap("one two three four five six", "  fs: ", "      ", 20),
+            "  fs: one two three\n      four five six"
+        );
+    }
 
     #[test]
     fn escapes_are_shown_not_obeyed() {

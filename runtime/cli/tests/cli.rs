@@ -806,3 +806,74 @@ fn doctor_reports_the_machine_and_whether_each_role_can_run_here() {
         "{text}"
     );
 }
+
+/// The human form of `events` is one line per event in words, cut to the
+/// width (`$COLUMNS`, else the terminal's, else 80) with a marker; `--json`
+/// keeps everything.
+#[test]
+fn events_read_as_one_line_each_cut_to_the_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let call = |args: &str| {
+        let out = llmagent_with_events(
+            &events,
+            &[
+                "tools",
+                "call",
+                "--policy",
+                "examples/policy.toml",
+                "--role",
+                "default",
+                "--agent",
+                "ops1",
+                "file",
+                "read",
+                "--args",
+                args,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+    };
+    call(r#"{"path":"/etc/shadow"}"#);
+    let human = |columns: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+            .arg("--events")
+            .arg(&events)
+            .args(["events", "--agent", "ops1"])
+            .env("COLUMNS", columns)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            // The sequence number, time of day and duration vary; the rest
+            // is fixed.
+            .map(|l| {
+                let l = l.get(15..).unwrap_or_default();
+                l.rsplit_once(", ")
+                    .filter(|(_, ms)| ms.ends_with(" ms"))
+                    .map_or(l, |(head, _)| head)
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        human("300"),
+        [
+            "ops1     allow file.read: by [roles.default].tools \"file.read\"",
+            "ops1     deny fs read /etc/shadow: add \"/etc/shadow\" (or a glob matching it) to [roles.default.fs].read",
+            "ops1     file.read {\"path\":\"/etc/shadow\"} → error (denied: fs denied access to /etc/shadow)",
+        ]
+    );
+    let narrow = human("60");
+    assert_eq!(
+        narrow,
+        [
+            "ops1     allow file.read: by [roles.default]…",
+            "ops1     deny fs read /etc/shadow: add \"/etc…",
+            "ops1     file.read {\"path\":\"/etc/shadow\"} → …",
+        ]
+    );
+}

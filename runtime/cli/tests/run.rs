@@ -77,6 +77,9 @@ fn command(args: &[String]) -> Output {
 fn llmagent(args: &[String]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmagent"));
     cmd.args(args)
+        // Wide enough that no line is cut (cutting to the width is tested
+        // in cli.rs).
+        .env("COLUMNS", "300")
         .env(
             "XDG_CACHE_HOME",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
@@ -258,6 +261,7 @@ fn escape_sequences_from_the_model_are_shown_not_obeyed() {
     assert!(stderr.contains("<U+009B>1m<U+202E>"), "{stderr:?}");
 
     let history = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+        .env("COLUMNS", "300")
         .args(["--events"])
         .arg(run.dir.path().join("events"))
         .args(["history", "default"])
