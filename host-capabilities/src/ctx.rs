@@ -1,6 +1,7 @@
 //! Per-call capability state and linking.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker};
 
@@ -105,12 +106,37 @@ const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub struct Capabilities {
     pub(crate) grants: Arc<Grants>,
     pub(crate) sink: Arc<dyn Sink>,
+    /// When the call must be over; host waits end by then.
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl Capabilities {
     /// State for one call under `grants`, reporting to `sink`.
     pub fn new(grants: Arc<Grants>, sink: Arc<dyn Sink>) -> Self {
-        Self { grants, sink }
+        Self {
+            grants,
+            sink,
+            deadline: None,
+        }
+    }
+
+    /// Sets when the call must be over: every host operation that can
+    /// block (a D-Bus call …) waits at most until then.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// How long a host operation may wait: what is left of the call (all
+    /// of `ceiling_ms` when no deadline is set), at most `ceiling_ms`.
+    pub(crate) fn time_left(&self, ceiling_ms: u64) -> Duration {
+        let ceiling = Duration::from_millis(ceiling_ms);
+        match self.deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(ceiling),
+            None => ceiling,
+        }
     }
 
     /// The grants in force.

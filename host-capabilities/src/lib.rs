@@ -24,7 +24,7 @@ mod error;
 pub mod fuzzing;
 mod sink;
 
-mod dbus;
+pub mod dbus;
 pub mod exec;
 pub mod fs;
 pub mod http;

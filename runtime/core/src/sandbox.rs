@@ -215,7 +215,7 @@ fn new_store(
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
         hooks: DenyAllHttp,
-        caps: Capabilities::new(grants, sink),
+        caps: Capabilities::new(grants, sink).with_deadline(Instant::now() + limits.timeout),
         limiter: Limiter {
             memory_max: limits.memory_bytes,
             memory_refused: false,

@@ -32,6 +32,7 @@
 //! host functions and turn their errors into tool errors.
 
 pub mod args;
+pub mod dbus;
 pub mod error;
 pub mod exec;
 pub mod fs;

@@ -67,6 +67,7 @@ impl Fx {
             exec: ExecPolicy::compile("default", &exec, 10_000).unwrap(),
             proc: crate::proc::ProcPolicy::deny_all("default"),
             systemd: crate::systemd::SystemdPolicy::deny_all("default"),
+            dbus: crate::dbus::DbusPolicy::deny_all("default"),
             max_output_bytes,
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())
