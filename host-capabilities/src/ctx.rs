@@ -8,6 +8,7 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings;
 use crate::capability::{Capability, RoleScope};
 use crate::decision::Ruling;
+use crate::inotify::Watches;
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
@@ -108,6 +109,8 @@ pub struct Capabilities {
     pub(crate) sink: Arc<dyn Sink>,
     /// When the call must be over; host waits end by then.
     pub(crate) deadline: Option<Instant>,
+    /// The runtime's inotify watches and the owner (agent) of this call.
+    pub(crate) watches: Option<(Arc<Watches>, String)>,
 }
 
 impl Capabilities {
@@ -117,7 +120,16 @@ impl Capabilities {
             grants,
             sink,
             deadline: None,
+            watches: None,
         }
+    }
+
+    /// Gives the call the runtime's inotify watches, as `owner` (the
+    /// agent making the call): watches outlive the call and only their
+    /// owner sees them.
+    pub fn with_watches(mut self, watches: Arc<Watches>, owner: impl Into<String>) -> Self {
+        self.watches = Some((watches, owner.into()));
+        self
     }
 
     /// Sets when the call must be over: every host operation that can

@@ -28,7 +28,7 @@ pub mod dbus;
 pub mod exec;
 pub mod fs;
 pub mod http;
-mod inotify;
+pub mod inotify;
 pub mod machine;
 mod net;
 pub mod proc;

@@ -1,5 +1,5 @@
 //! Capabilities in the contract but not built yet, end to end: every
-//! function of `net`, `udev` and `inotify` (declared in `wit/`,
+//! function of `net` and `udev` (declared in `wit/`,
 //! stubbed in `host-capabilities`) answers `unsupported`, and outgoing
 //! `wasi:http` is refused with the HTTP error — both as a tool error, never
 //! a trap, with the next call working. Driven by the test-only `testbed`.
@@ -26,7 +26,6 @@ timeout_ms = 5000
 const STUBS: &[(&str, &[&str])] = &[
     ("net", &["list-interfaces", "resolve", "ping"]),
     ("udev", &["list-devices", "info"]),
-    ("inotify", &["watch", "poll", "stop", "list-watches"]),
 ];
 
 /// The functions `wit/{interface}.wit` declares (`name: func(…)` lines).

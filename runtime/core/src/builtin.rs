@@ -36,6 +36,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "dbus",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/dbus.wasm")),
     },
+    Builtin {
+        name: "inotify",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/inotify.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

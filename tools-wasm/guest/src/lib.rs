@@ -36,6 +36,7 @@ pub mod dbus;
 pub mod error;
 pub mod exec;
 pub mod fs;
+pub mod inotify;
 pub mod output;
 pub mod proc;
 pub mod spec;

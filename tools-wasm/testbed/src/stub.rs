@@ -1,5 +1,5 @@
 //! The `stub` action: calls one function of a capability that is in the
-//! contract (`wit/`) but not built yet (`net`, `udev`, `inotify`),
+//! contract (`wit/`) but not built yet (`net`, `udev`),
 //! with fixed harmless arguments, and answers what the host said. A cap
 //! error comes back as the tool error [`ToolError::from_cap`] makes of it
 //! (field `function`), so a test sees the variant and the host's message;
@@ -7,15 +7,14 @@
 //! debug text, which the tests will notice.
 
 use llmagent_guest::bindings::llmagent::tools::types::CapError;
-use llmagent_guest::bindings::llmagent::tools::{inotify, net, udev};
+use llmagent_guest::bindings::llmagent::tools::{net, udev};
 use llmagent_guest::{Output, ToolError};
 
 /// Capabilities the action can call, each with its functions (WIT names);
-/// the `capability` enum in the spec lists the same three.
+/// the `capability` enum in the spec lists the same two.
 pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("net", &["list-interfaces", "resolve", "ping"]),
     ("udev", &["list-devices", "info"]),
-    ("inotify", &["watch", "poll", "stop", "list-watches"]),
 ];
 
 /// Calls `capability`'s `function`.
@@ -26,10 +25,6 @@ pub fn call(capability: &str, function: &str) -> Result<Output, ToolError> {
         ("net", "ping") => answer(net::ping("127.0.0.1", 100)),
         ("udev", "list-devices") => answer(udev::list_devices(None)),
         ("udev", "info") => answer(udev::info("/dev/null")),
-        ("inotify", "watch") => answer(inotify::watch("/tmp", &[], false)),
-        ("inotify", "poll") => answer(inotify::poll(1, 10)),
-        ("inotify", "stop") => answer(inotify::stop(1)),
-        ("inotify", "list-watches") => answer(inotify::list_watches()),
         _ => Err(unknown(capability, function)),
     }
 }
