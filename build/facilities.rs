@@ -18,6 +18,11 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
         ("llmagent_python3", runs("python3", "--version"), "python3"),
         ("llmagent_dbus", runs("dbus-daemon", "--version"), "dbus-daemon (Debian's dbus)"),
         (
+            "llmagent_udev",
+            std::path::Path::new("/sys/class/net/lo").exists() && has_libudev(),
+            "libudev (Debian's libudev-dev) and /sys/class/net/lo",
+        ),
+        (
             "llmagent_systemd",
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
@@ -51,6 +56,14 @@ fn runs(program: &str, arg: &str) -> bool {
         .arg(arg)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether pkg-config finds libudev (what the `udev` crate links).
+fn has_libudev() -> bool {
+    std::process::Command::new("pkg-config")
+        .args(["--exists", "libudev"])
         .status()
         .is_ok_and(|s| s.success())
 }

@@ -33,7 +33,7 @@ pub mod machine;
 mod net;
 pub mod proc;
 pub mod systemd;
-mod udev;
+pub mod udev;
 
 pub use bindings::{
     ActionSpec, CapError, Denial, ToolError, ToolOutput, ToolSpec, ToolWorld, ToolWorldPre,

@@ -40,6 +40,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "inotify",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/inotify.wasm")),
     },
+    Builtin {
+        name: "udev",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/udev.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

@@ -294,6 +294,7 @@ fn summary_lists_what_a_role_can_do() {
             ("systemd", lines(&[])),
             ("dbus", lines(&[])),
             ("inotify", lines(&[])),
+            ("udev", lines(&[])),
         ]
     );
 }

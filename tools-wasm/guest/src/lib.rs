@@ -41,6 +41,7 @@ pub mod output;
 pub mod proc;
 pub mod spec;
 pub mod systemd;
+pub mod udev;
 
 pub use args::Args;
 pub use error::ToolError;

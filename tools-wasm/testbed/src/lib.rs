@@ -90,7 +90,7 @@ impl Tool for Testbed {
             )
             .required(
                 "capability",
-                json!({"type": "string", "enum": ["net", "udev"]}),
+                json!({"type": "string", "enum": ["net"]}),
                 "Which capability",
             )
             .required(
