@@ -198,6 +198,7 @@ fn introspection_is_parsed_and_keeps_the_xml() {
             ("Split".into(), vec![inn("s"), out("s"), out("i")]),
             ("Echo".into(), vec![inn("v"), out("v")]),
             ("Nothing".into(), vec![]),
+            ("Hang".into(), vec![]),
             ("Fail".into(), vec![]),
         ],
     );
@@ -369,5 +370,23 @@ fn no_bus_is_unsupported() {
     assert!(
         why.starts_with("the bus at unix:path=/nonexistent/llmagent-test-bus is not reachable: "),
         "{why}"
+    );
+}
+
+#[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
+#[test]
+fn a_call_waits_no_longer_than_the_calls_deadline() {
+    let (_d, _s, caps, _sink) = setup(ALL);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    let mut caps = caps.with_deadline(deadline);
+    let r = call(&mut caps, "Hang", None, json!([]));
+    assert!(matches!(r, Err(CapError::Timeout(_))), "{r:?}");
+    // A call with no time left does not even start.
+    let r = call(&mut caps, "Nothing", None, json!([]));
+    same(
+        r,
+        Err(CapError::Timeout(
+            "Nothing: the call has no time left".into(),
+        )),
     );
 }

@@ -6,7 +6,8 @@
 //! - methods `Add(ii) → i`, `Repeat(su) → s`, `Sum(ai) → x`,
 //!   `Describe(a{sv}) → s` (the sorted keys and values as text),
 //!   `Split(s) → (si)` as two values, `Echo(v) → v`, `Nothing()`,
-//!   `Fail()` (always the error `org.llmagent.Test.Error.Refused`);
+//!   `Fail()` (always the error `org.llmagent.Test.Error.Refused`), `Hang()`
+//!   (answers after 5 s);
 //! - properties `Precision` (`u`, read-write), `Name` (`s`, read-only),
 //!   `Tags` (`as`, read-write).
 //!
@@ -105,6 +106,12 @@ impl Calc {
     }
 
     fn nothing(&self) {}
+
+    /// Answers only after a long while (the service's thread sleeps): a
+    /// caller's deadline must end the wait first.
+    fn hang(&self) {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
 
     fn fail(&self) -> Result<(), CalcError> {
         Err(CalcError::Refused("the test service refuses".into()))
