@@ -38,9 +38,55 @@ fn text(s: &std::ffi::OsStr) -> String {
     s.to_string_lossy().into_owned()
 }
 
+/// Mount points by device number (`8:1`), from `/proc/self/mountinfo`
+/// (fields: id, parent, `major:minor`, root, mount point, …; the point's
+/// spaces and other odd bytes written as octal escapes).
+type Mounts = BTreeMap<String, Vec<String>>;
+
+fn mounts() -> Mounts {
+    let mut by_dev = Mounts::new();
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return by_dev;
+    };
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if let (Some(dev), Some(point)) = (fields.get(2), fields.get(4)) {
+            by_dev
+                .entry((*dev).to_owned())
+                .or_default()
+                .push(unescape(point));
+        }
+    }
+    by_dev
+}
+
+/// `\040` → a space, as the kernel escapes mount points.
+fn unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b)))
+            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
+        match octal {
+            Some(b) => {
+                out.push(b);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A device as the contract shows it; names from the hardware database
 /// are added where udev's own database lacks them.
-fn record(dev: &udev::Device, hwdb: Option<&udev::Hwdb>) -> Device {
+fn record(dev: &udev::Device, hwdb: Option<&udev::Hwdb>, mounts: &Mounts) -> Device {
     let mut properties: BTreeMap<String, String> = dev
         .properties()
         .map(|p| (text(p.name()), text(p.value())))
@@ -66,6 +112,13 @@ fn record(dev: &udev::Device, hwdb: Option<&udev::Hwdb>) -> Device {
                 .map(|v| ((*a).to_owned(), text(v).trim().to_owned()))
         })
         .collect();
+    let mountpoints = match (properties.get("MAJOR"), properties.get("MINOR")) {
+        (Some(major), Some(minor)) if dev.subsystem().is_some_and(|s| s == "block") => mounts
+            .get(&format!("{major}:{minor}"))
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Device {
         syspath: dev.syspath().display().to_string(),
         sysname: text(dev.sysname()),
@@ -76,6 +129,7 @@ fn record(dev: &udev::Device, hwdb: Option<&udev::Hwdb>) -> Device {
         properties: properties.into_iter().collect(),
         symlinks,
         attributes,
+        mountpoints,
     }
 }
 
@@ -157,6 +211,7 @@ impl Host for Capabilities {
                 .match_subsystem(&subsystem)
                 .map_err(|e| CapError::Io(format!("match {subsystem}: {e}")))?;
             let hwdb = udev::Hwdb::new().ok();
+            let mounts = mounts();
             let mut devices = Vec::new();
             for dev in enumerator
                 .scan_devices()
@@ -167,7 +222,7 @@ impl Host for Capabilities {
                         "more than {MAX_DEVICES} devices in {subsystem}"
                     )));
                 }
-                devices.push(record(&dev, hwdb.as_ref()));
+                devices.push(record(&dev, hwdb.as_ref(), &mounts));
             }
             devices.sort_by(|a, b| a.syspath.cmp(&b.syspath));
             Ok(devices)
@@ -184,7 +239,7 @@ impl Host for Capabilities {
             let dev = find(&path)?;
             let subsystem = dev.subsystem().map(text).unwrap_or_default();
             self.udev_allow("info", &subsystem, &dev.syspath().display().to_string())?;
-            Ok(record(&dev, udev::Hwdb::new().ok().as_ref()))
+            Ok(record(&dev, udev::Hwdb::new().ok().as_ref(), &mounts()))
         })())
     }
 }
@@ -192,6 +247,12 @@ impl Host for Capabilities {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    #[test]
+    fn mount_points_are_unescaped() {
+        assert_eq!(super::unescape("/mnt/my\\040disk"), "/mnt/my disk");
+        assert_eq!(super::unescape("/a\\\\b\\04"), "/a\\\\b\\04");
+    }
 
     use super::*;
     use crate::ctx::Grants;

@@ -45,8 +45,8 @@ pub fn devices(list: &[Device]) -> Value {
         .collect()
 }
 
-/// `lsblk`'s rows: `{name, size, type, mountpoint}` (mountpoint is not
-/// udev's to know: null), plus `size_bytes`.
+/// `lsblk`'s rows: `{name, size, type, mountpoint}` (the first mount
+/// point, null when not mounted), plus `size_bytes`.
 pub fn block_devices(list: &[Device]) -> Value {
     list.iter()
         .map(|d| {
@@ -60,7 +60,7 @@ pub fn block_devices(list: &[Device]) -> Value {
                 None => "disk",
             };
             json!({"name": d.sysname, "size": bytes.map(human_size), "size_bytes": bytes,
-                   "type": kind, "mountpoint": null})
+                   "type": kind, "mountpoint": d.mountpoints.first()})
         })
         .collect()
 }
@@ -169,6 +169,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            mountpoints: vec![],
         }
     }
 
@@ -234,6 +235,7 @@ mod tests {
             &[("size", "2048")],
         );
         sda.symlinks = vec!["/dev/disk/by-id/x".into()];
+        sda.mountpoints = vec!["/".into()];
         assert_eq!(
             info(&sda),
             json!({"devtype": "disk", "id_model": "Disk", "devname": "sda",
@@ -241,7 +243,7 @@ mod tests {
         );
         assert_eq!(
             block_devices(&[sda]),
-            json!([{"name": "sda", "size": "1M", "size_bytes": 1_048_576, "type": "disk", "mountpoint": null}])
+            json!([{"name": "sda", "size": "1M", "size_bytes": 1_048_576, "type": "disk", "mountpoint": "/"}])
         );
     }
 }

@@ -14,8 +14,8 @@
 //! Improved: `list {subsystem}` lists any granted subsystem (`net`,
 //! `input` …) as `{name, syspath, devnode, devtype, driver}`; `info` also
 //! takes a `/sys` path or a device name; names come from the hardware
-//! database where present; block rows add `size_bytes` (mountpoints are
-//! not udev's to know and are null); a subsystem the role lacks is
+//! database where present; block rows add `size_bytes` (mount points
+//! from `/proc/self/mountinfo`); a subsystem the role lacks is
 //! `denied` naming the key.
 
 #![deny(missing_docs)]
