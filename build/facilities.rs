@@ -30,6 +30,11 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
             "the x86-64 glibc loader (/lib64/ld-linux-x86-64.so.2, /usr/bin/ld.so)",
         ),
         (
+            "llmagent_udev",
+            std::path::Path::new("/sys/class/net/lo").exists() && has_libudev(),
+            "libudev (Debian's libudev-dev) and /sys/class/net/lo",
+        ),
+        (
             "llmagent_systemd",
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
@@ -106,6 +111,12 @@ fn cgroup_v2() -> bool {
         .filter_map(|n| n.parse::<u32>().ok());
     let kill = (version.next().unwrap_or(0), version.next().unwrap_or(0)) >= (5, 14);
     is_root() && std::path::Path::new(&own_dir).is_dir() && kill && (v2_pids || v1_pids)
+/// Whether pkg-config finds libudev (what the `udev` crate links).
+fn has_libudev() -> bool {
+    std::process::Command::new("pkg-config")
+        .args(["--exists", "libudev"])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_root() -> bool {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing llmagent needs on a fresh Debian
 # machine: the wasm32-wasip2 Rust target (tools are WebAssembly components)
-# dbus-daemon (the systemd tests run a private bus) and python3 (the exec
-# attacks: sockets, a fork bomb). Idempotent and quiet
+# dbus-daemon (the systemd and dbus tests run a private bus), python3 (the
+# exec attacks: sockets, a fork bomb), and libudev-dev with pkg-config (the
+# udev capability links libudev). Idempotent and quiet
 # when everything is already there.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ fi
 missing=()
 command -v dbus-daemon >/dev/null || missing+=(dbus)
 command -v python3 >/dev/null || missing+=(python3)
+# The udev capability links libudev (the `udev` crate finds it with pkg-config).
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists libudev 2>/dev/null || missing+=(libudev-dev)
 if ((${#missing[@]})); then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then

@@ -85,6 +85,9 @@ macro_rules! for_each_capability {
             exec: $crate::exec::ExecPolicy,
             proc: $crate::proc::ProcPolicy,
             systemd: $crate::systemd::SystemdPolicy,
+            dbus: $crate::dbus::DbusPolicy,
+            inotify: $crate::inotify::InotifyPolicy,
+            udev: $crate::udev::UdevPolicy,
         }
     };
 }
@@ -92,7 +95,7 @@ macro_rules! for_each_capability {
 /// Capabilities in the contract (`wit/`) that this version does not
 /// implement yet: their host functions answer `unsupported`, and a policy
 /// that grants one is refused so that nobody believes the grant is in force.
-pub const PLANNED: &[&str] = &["net", "http", "dbus", "udev", "inotify"];
+pub const PLANNED: &[&str] = &["net", "http"];
 
 /// The usage line of a request `explain` could not take.
 pub(crate) fn usage<C: Capability>(operation: &str) -> String {

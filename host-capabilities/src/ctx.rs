@@ -1,12 +1,14 @@
 //! Per-call capability state and linking.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings;
 use crate::capability::{Capability, RoleScope};
 use crate::decision::Ruling;
+use crate::inotify::Watches;
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
@@ -111,12 +113,48 @@ const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub struct Capabilities {
     pub(crate) grants: Arc<Grants>,
     pub(crate) sink: Arc<dyn Sink>,
+    /// When the call must be over; host waits end by then.
+    pub(crate) deadline: Option<Instant>,
+    /// The runtime's inotify watches and the owner (agent) of this call.
+    pub(crate) watches: Option<(Arc<Watches>, String)>,
 }
 
 impl Capabilities {
     /// State for one call under `grants`, reporting to `sink`.
     pub fn new(grants: Arc<Grants>, sink: Arc<dyn Sink>) -> Self {
-        Self { grants, sink }
+        Self {
+            grants,
+            sink,
+            deadline: None,
+            watches: None,
+        }
+    }
+
+    /// Gives the call the runtime's inotify watches, as `owner` (the
+    /// agent making the call): watches outlive the call and only their
+    /// owner sees them.
+    pub fn with_watches(mut self, watches: Arc<Watches>, owner: impl Into<String>) -> Self {
+        self.watches = Some((watches, owner.into()));
+        self
+    }
+
+    /// Sets when the call must be over: every host operation that can
+    /// block (a D-Bus call …) waits at most until then.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// How long a host operation may wait: what is left of the call (all
+    /// of `ceiling_ms` when no deadline is set), at most `ceiling_ms`.
+    pub(crate) fn time_left(&self, ceiling_ms: u64) -> Duration {
+        let ceiling = Duration::from_millis(ceiling_ms);
+        match self.deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(ceiling),
+            None => ceiling,
+        }
     }
 
     /// The grants in force.

@@ -24,16 +24,16 @@ mod error;
 pub mod fuzzing;
 mod sink;
 
-mod dbus;
+pub mod dbus;
 pub mod exec;
 pub mod fs;
 pub mod http;
-mod inotify;
+pub mod inotify;
 pub mod machine;
 mod net;
 pub mod proc;
 pub mod systemd;
-mod udev;
+pub mod udev;
 
 pub use bindings::{
     ActionSpec, CapError, Denial, ToolError, ToolOutput, ToolSpec, ToolWorld, ToolWorldPre,

@@ -9,6 +9,11 @@ use crate::decision::{Decision, Ruling, Subject};
 pub trait Sink: Send + Sync {
     /// Records one decision.
     fn decision(&self, decision: &Decision<'_>);
+
+    /// Records one event that is not a decision: what a capability saw or
+    /// did (`tool.inotify` / `watch_started`, `tool.inotify.event` /
+    /// `fs_event` …). Ignored unless the sink keeps events.
+    fn event(&self, _topic: &str, _kind: &str, _data: &serde_json::Value) {}
 }
 
 /// Reports `decision` to `sink` and turns anything but an allow into the

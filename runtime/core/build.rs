@@ -12,6 +12,9 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_file", "file"),
     ("llmagent_proc", "proc"),
     ("llmagent_systemd", "systemd"),
+    ("llmagent_dbus", "dbus"),
+    ("llmagent_inotify", "inotify"),
+    ("llmagent_udev", "udev"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -24,7 +27,7 @@ fn main() {
     let out = PathBuf::from(env("OUT_DIR"));
 
     for dir in [
-        "guest", "bash", "crypto", "file", "proc", "systemd", "testbed",
+        "guest", "bash", "crypto", "file", "proc", "systemd", "dbus", "inotify", "udev", "testbed",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -32,6 +32,18 @@ pub const BUILTINS: &[Builtin] = &[
         name: "systemd",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/systemd.wasm")),
     },
+    Builtin {
+        name: "dbus",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/dbus.wasm")),
+    },
+    Builtin {
+        name: "inotify",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/inotify.wasm")),
+    },
+    Builtin {
+        name: "udev",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/udev.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

@@ -37,6 +37,10 @@ impl Sink for EventSink {
             decision_data(d),
         );
     }
+
+    fn event(&self, topic: &str, kind: &str, data: &Value) {
+        self.events.emit(kind, topic, data.clone());
+    }
 }
 
 /// The data of a `policy.decision` event: the decision as it serialises.
@@ -54,6 +58,11 @@ impl Sink for Tee {
     fn decision(&self, d: &Decision<'_>) {
         self.0.decision(d);
         self.1.decision(d);
+    }
+
+    fn event(&self, topic: &str, kind: &str, data: &Value) {
+        self.0.event(topic, kind, data);
+        self.1.event(topic, kind, data);
     }
 }
 
@@ -139,6 +148,10 @@ impl CallSink {
 }
 
 impl Sink for CallSink {
+    fn event(&self, topic: &str, kind: &str, data: &Value) {
+        self.inner.event(topic, kind, data);
+    }
+
     fn decision(&self, d: &Decision<'_>) {
         let scrubbed = self.secrets.scrub(d.target);
         let d = &Decision {

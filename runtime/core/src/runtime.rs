@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use host_capabilities::{NullSink, Sink};
+use host_capabilities::inotify::Watches;
+use host_capabilities::{Capabilities, NullSink, Sink};
 use llmagent_events::Events;
 use llmagent_policy::{OnAuditFailure, Policy, Role, Ruling};
 
@@ -89,6 +90,8 @@ struct Inner {
     sink: Arc<dyn Sink>,
     events: Option<Events>,
     slots: CallSlots,
+    /// Every agent's inotify watches (host state that outlives calls).
+    watches: Arc<Watches>,
 }
 
 /// Calls running now, against how many may: a call takes a slot before
@@ -177,8 +180,24 @@ impl Runtime {
                     running: std::sync::atomic::AtomicU32::new(0),
                     max: options.max_concurrent_calls.clamp(1, MAX_CONCURRENT_CALLS),
                 },
+                watches: Arc::new(Watches::new()),
             }),
         })
+    }
+
+    /// Closes the inotify watches `agent` holds (it ended), recording
+    /// `tool.inotify` / `watch_stopped` for each.
+    pub fn drop_watches(&self, agent: &str) {
+        for (id, path, left) in self.inner.watches.drop_owner(agent) {
+            if let Some(events) = &self.inner.events {
+                events.emit_for(
+                    agent,
+                    "watch_stopped",
+                    "tool.inotify",
+                    serde_json::json!({"watch_id": id, "path": path, "final_event_count": left, "reason": "the agent ended"}),
+                );
+            }
+        }
     }
 
     /// The policy in force.
@@ -389,11 +408,15 @@ impl Runtime {
             .suggestion("retry when fewer calls are running");
             return Ok(CallOutcome::refused(failure, Some(decision)));
         };
+        // Watches outlive the call and belong to the agent making it (none
+        // for a call outside an agent, such as `llmagent tools call`).
+        let owner = llmagent_events::current_scope().agent.unwrap_or_default();
+        let caps = Capabilities::new(Arc::clone(&role.grants), Arc::clone(&sink) as Arc<dyn Sink>)
+            .with_watches(Arc::clone(&inner.watches), owner);
         let raw = sandbox::invoke(
             inner.engine.engine(),
             &tool.pre,
-            Arc::clone(&role.grants),
-            Arc::clone(&sink) as Arc<dyn Sink>,
+            caps,
             limits_of(role),
             &request.action,
             &request.args_json,

@@ -197,8 +197,7 @@ pub(crate) struct RawOutcome {
 /// A fresh store for one call.
 fn new_store(
     engine: &Engine,
-    grants: Arc<Grants>,
-    sink: Arc<dyn Sink>,
+    caps: Capabilities,
     limits: CallLimits,
 ) -> (Store<State>, Capture, Capture) {
     let stdout = Capture::new(STDIO_CAP);
@@ -215,7 +214,7 @@ fn new_store(
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
         hooks: DenyAllHttp,
-        caps: Capabilities::new(grants, sink),
+        caps: caps.with_deadline(Instant::now() + limits.timeout),
         limiter: Limiter {
             memory_max: limits.memory_bytes,
             memory_refused: false,
@@ -240,7 +239,7 @@ pub(crate) fn describe(
     sink: Arc<dyn Sink>,
     limits: CallLimits,
 ) -> Result<host_capabilities::ToolSpec, ToolFailure> {
-    let (mut store, _stdout, stderr) = new_store(engine, grants, sink, limits);
+    let (mut store, _stdout, stderr) = new_store(engine, Capabilities::new(grants, sink), limits);
     let described = pre
         .instantiate(&mut store)
         .and_then(|instance| instance.llmagent_tools_tool().call_describe(&mut store));
@@ -249,18 +248,18 @@ pub(crate) fn describe(
     described.map_err(|trap| map_trap(&trap, memory_refused, limits, &stderr.take().0))
 }
 
-/// Runs `invoke(action, args_json)` in a fresh instance and maps the result.
+/// Runs `invoke(action, args_json)` in a fresh instance with `caps` (the
+/// call's grants, sink and agent state) and maps the result.
 pub(crate) fn invoke(
     engine: &Engine,
     pre: &ToolWorldPre<State>,
-    grants: Arc<Grants>,
-    sink: Arc<dyn Sink>,
+    caps: Capabilities,
     limits: CallLimits,
     action: &str,
     args_json: &str,
 ) -> RawOutcome {
     let started = Instant::now();
-    let (mut store, stdout, stderr) = new_store(engine, grants, sink, limits);
+    let (mut store, stdout, stderr) = new_store(engine, caps, limits);
     // A panic in a host function unwinds through the guest to here; it is a
     // host bug, but it must cost this call only, never the process.
     let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -292,6 +292,9 @@ fn summary_lists_what_a_role_can_do() {
             ("exec", lines(&[])),
             ("proc", lines(&[])),
             ("systemd", lines(&[])),
+            ("dbus", lines(&[])),
+            ("inotify", lines(&[])),
+            ("udev", lines(&[])),
         ]
     );
 }

@@ -20,6 +20,7 @@ use crate::harness::Env;
 
 mod failures;
 mod hostile;
+mod inotify;
 mod protocols;
 mod session;
 

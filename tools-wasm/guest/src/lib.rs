@@ -32,13 +32,16 @@
 //! host functions and turn their errors into tool errors.
 
 pub mod args;
+pub mod dbus;
 pub mod error;
 pub mod exec;
 pub mod fs;
+pub mod inotify;
 pub mod output;
 pub mod proc;
 pub mod spec;
 pub mod systemd;
+pub mod udev;
 
 pub use args::Args;
 pub use error::ToolError;

@@ -1,23 +1,18 @@
 //! The `stub` action: calls one function of a capability that is in the
-//! contract (`wit/`) but not built yet (`net`, `dbus`, `udev`, `inotify`),
+//! contract (`wit/`) but not built yet (`net`),
 //! with fixed harmless arguments, and answers what the host said. A cap
 //! error comes back as the tool error [`ToolError::from_cap`] makes of it
 //! (field `function`), so a test sees the variant and the host's message;
 //! a success (a stub that grew an implementation) comes back as the value's
 //! debug text, which the tests will notice.
 
+use llmagent_guest::bindings::llmagent::tools::net;
 use llmagent_guest::bindings::llmagent::tools::types::CapError;
-use llmagent_guest::bindings::llmagent::tools::{dbus, inotify, net, udev};
 use llmagent_guest::{Output, ToolError};
 
 /// Capabilities the action can call, each with its functions (WIT names);
-/// the `capability` enum in the spec lists the same four.
-pub const FUNCTIONS: &[(&str, &[&str])] = &[
-    ("net", &["list-interfaces", "resolve", "ping"]),
-    ("dbus", &["list-names", "introspect", "call"]),
-    ("udev", &["list-devices", "info"]),
-    ("inotify", &["watch", "poll", "stop", "list-watches"]),
-];
+/// the `capability` enum in the spec lists the same one.
+pub const FUNCTIONS: &[(&str, &[&str])] = &[("net", &["list-interfaces", "resolve", "ping"])];
 
 /// Calls `capability`'s `function`.
 pub fn call(capability: &str, function: &str) -> Result<Output, ToolError> {
@@ -25,27 +20,6 @@ pub fn call(capability: &str, function: &str) -> Result<Output, ToolError> {
         ("net", "list-interfaces") => answer(net::list_interfaces()),
         ("net", "resolve") => answer(net::resolve("localhost")),
         ("net", "ping") => answer(net::ping("127.0.0.1", 100)),
-        ("dbus", "list-names") => answer(dbus::list_names(dbus::Bus::System)),
-        ("dbus", "introspect") => answer(dbus::introspect(
-            dbus::Bus::System,
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-        )),
-        ("dbus", "call") => answer(dbus::call(
-            dbus::Bus::Session,
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "ListNames",
-            "",
-            "[]",
-        )),
-        ("udev", "list-devices") => answer(udev::list_devices(None)),
-        ("udev", "info") => answer(udev::info("/dev/null")),
-        ("inotify", "watch") => answer(inotify::watch("/tmp", &[], false)),
-        ("inotify", "poll") => answer(inotify::poll(1, 10)),
-        ("inotify", "stop") => answer(inotify::stop(1)),
-        ("inotify", "list-watches") => answer(inotify::list_watches()),
         _ => Err(unknown(capability, function)),
     }
 }

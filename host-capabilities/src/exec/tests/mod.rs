@@ -67,6 +67,9 @@ impl Fx {
             exec: ExecPolicy::compile("default", &exec, 10_000).unwrap(),
             proc: crate::proc::ProcPolicy::deny_all("default"),
             systemd: crate::systemd::SystemdPolicy::deny_all("default"),
+            dbus: crate::dbus::DbusPolicy::deny_all("default"),
+            inotify: crate::inotify::InotifyPolicy::deny_all("default"),
+            udev: crate::udev::UdevPolicy::deny_all("default"),
             max_output_bytes,
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())

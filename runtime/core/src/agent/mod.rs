@@ -258,6 +258,13 @@ impl Agent {
     }
 }
 
+/// An agent's inotify watches end with it.
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.runtime.drop_watches(&self.settings.name);
+    }
+}
+
 /// Prompts waiting for an agent beyond this many make `prompt` wait: a
 /// bound keeps a runaway client from queueing without limit.
 const MAILBOX: usize = 64;

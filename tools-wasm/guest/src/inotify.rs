@@ -1,0 +1,6 @@
+//! The `inotify` capability as a tool sees it: the imported host functions
+//! and their types, unchanged. Convert errors with [`crate::ToolError::from_cap`].
+
+pub use crate::bindings::llmagent::tools::inotify::{
+    FsEvent, WatchInfo, list_watches, poll, stop, watch,
+};

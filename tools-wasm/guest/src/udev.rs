@@ -1,0 +1,4 @@
+//! The `udev` capability as a tool sees it: the imported host functions
+//! and their types, unchanged. Convert errors with [`crate::ToolError::from_cap`].
+
+pub use crate::bindings::llmagent::tools::udev::{Device, info, list_devices};
