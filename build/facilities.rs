@@ -111,6 +111,8 @@ fn cgroup_v2() -> bool {
         .filter_map(|n| n.parse::<u32>().ok());
     let kill = (version.next().unwrap_or(0), version.next().unwrap_or(0)) >= (5, 14);
     is_root() && std::path::Path::new(&own_dir).is_dir() && kill && (v2_pids || v1_pids)
+}
+
 /// Whether pkg-config finds libudev (what the `udev` crate links).
 fn has_libudev() -> bool {
     std::process::Command::new("pkg-config")

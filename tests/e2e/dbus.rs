@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::harness::Env;
 
 #[path = "../../host-capabilities/src/dbus/tests/service.rs"]
-mod service;
+pub(crate) mod service;
 
 use service::{CALC, DbusDaemon, PATH, SERVICE, TestService};
 

@@ -4,56 +4,15 @@
 //! a double of systemd's D-Bus API are tested at the host level in
 //! `host-capabilities/src/systemd/tests`.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::json;
 
+use crate::dbus::service::DbusDaemon;
 use crate::harness::Env;
-
-/// A private session bus, killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start() -> Option<Self> {
-        let mut child = match Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!(
-                    "SKIPPED systemd e2e: cannot start dbus-daemon ({e}); install Debian's dbus"
-                );
-                return None;
-            }
-        };
-        let mut line = String::new();
-        let stdout = child.stdout.take()?;
-        BufReader::new(stdout).read_line(&mut line).ok()?;
-        Some(Self {
-            child,
-            address: line.trim().to_owned(),
-        })
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn status_on_a_bus_without_systemd_is_unavailable_and_policy_decides_first() {
-    let Some(bus) = Bus::start() else { return };
+    let bus = DbusDaemon::start();
     let env = Env::new(&format!(
         r#"
 version = 1

@@ -40,7 +40,7 @@ mod bus;
 mod host;
 mod policy;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod value;
 
 pub use policy::{Bus, DbusPolicy, DbusToml, EXPLICIT_ONLY, Operation, Request, RuleToml};

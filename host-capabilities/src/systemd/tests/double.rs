@@ -1,4 +1,5 @@
-//! A private `dbus-daemon` and a **test double of systemd's D-Bus API**:
+//! A **test double of systemd's D-Bus API** (on a private `dbus-daemon`,
+//! `dbus::tests::service::DbusDaemon`):
 //! the subset of `org.freedesktop.systemd1` the systemd capability uses
 //! (Manager: `ListUnits`, `GetUnit`, `LoadUnit`, `Subscribe`, `StartUnit`,
 //! `StopUnit`, `RestartUnit` and the `JobRemoved` signal; Unit and Service
@@ -11,55 +12,10 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use zbus::object_server::SignalEmitter;
 use zbus::{ObjectPath, OwnedObjectPath};
-
-/// A `dbus-daemon --session` of the test's own, killed on drop.
-pub struct DbusDaemon {
-    child: Child,
-    /// Its address, for `bus = "…"`.
-    pub address: String,
-}
-
-impl DbusDaemon {
-    /// Starts one; `None` (after printing SKIPPED) when `dbus-daemon` is not
-    /// installed.
-    pub fn start(test: &str) -> Option<Self> {
-        let spawned = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!(
-                    "SKIPPED {test}: dbus-daemon cannot be started ({e}); install Debian's `dbus`"
-                );
-                return None;
-            }
-        };
-        let mut line = String::new();
-        if let Some(out) = child.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
-        }
-        let address = line.trim().to_owned();
-        assert!(!address.is_empty(), "dbus-daemon printed no address");
-        Some(Self { child, address })
-    }
-}
-
-impl Drop for DbusDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One fake unit.
 #[derive(Debug, Clone)]

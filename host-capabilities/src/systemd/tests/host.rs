@@ -14,31 +14,29 @@ fn same_debug<T: std::fmt::Debug>(actual: T, expected: T) {
     assert_eq!(format!("{actual:?}"), format!("{expected:?}"));
 }
 
-use super::double::{DbusDaemon, SystemdDouble};
+use super::double::SystemdDouble;
 use super::*;
 use crate::bindings::systemd::{Host, JobResult, Unit};
 use crate::bindings::{CapError, Denial};
+use crate::dbus::tests::service::DbusDaemon;
 
 const ALL: &[&str] = &["list", "status", "start", "stop", "restart"];
 
 /// A private bus with the double on it, and capabilities for `units`.
 fn served(
-    test: &str,
     units: &[&str],
     actions: &[&str],
-) -> Option<(DbusDaemon, SystemdDouble, Capabilities, Arc<Recorder>)> {
-    let daemon = DbusDaemon::start(test)?;
+) -> (DbusDaemon, SystemdDouble, Capabilities, Arc<Recorder>) {
+    let daemon = DbusDaemon::start();
     let double = SystemdDouble::serve(&daemon.address);
     let (caps, sink) = caps(&section(units, Some(actions), Some(&daemon.address)));
-    Some((daemon, double, caps, sink))
+    (daemon, double, caps, sink)
 }
 
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn list_answers_running_services_the_role_covers() {
-    let Some((_d, _s, mut caps, sink)) = served("list", &["*.service"], ALL) else {
-        return;
-    };
+    let (_d, _s, mut caps, sink) = served(&["*.service"], ALL);
     let units = caps
         .list_units("service".into(), "running".into())
         .unwrap()
@@ -81,10 +79,7 @@ fn list_answers_running_services_the_role_covers() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn status_answers_unit_and_service_properties_as_text() {
-    let Some((_d, _s, mut caps, sink)) = served("status", &["nginx.service", "ghost.service"], ALL)
-    else {
-        return;
-    };
+    let (_d, _s, mut caps, sink) = served(&["nginx.service", "ghost.service"], ALL);
     let props = caps.status("nginx.service".into()).unwrap().unwrap();
     let expected: Vec<(String, String)> = [
         ("ActiveState", "active"),
@@ -120,9 +115,7 @@ fn status_answers_unit_and_service_properties_as_text() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn start_waits_for_the_job_and_a_failing_job_says_failed() {
-    let Some((_d, _s, mut caps, _)) = served("start", &["*.service"], ALL) else {
-        return;
-    };
+    let (_d, _s, mut caps, _) = served(&["*.service"], ALL);
     assert_dbg_eq!(
         caps.stop("nginx.service".into(), 5000).unwrap(),
         Ok(JobResult {
@@ -154,9 +147,7 @@ fn start_waits_for_the_job_and_a_failing_job_says_failed() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_job_that_never_ends_is_a_timeout() {
-    let Some((_d, _s, mut caps, _)) = served("timeout", &["*.service"], ALL) else {
-        return;
-    };
+    let (_d, _s, mut caps, _) = served(&["*.service"], ALL);
     let started = std::time::Instant::now();
     let answer = caps.start("hang.service".into(), 300).unwrap();
     assert_dbg_eq!(
@@ -172,9 +163,7 @@ fn a_job_that_never_ends_is_a_timeout() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn the_job_wait_is_capped_by_the_roles_timeout() {
-    let Some(daemon) = DbusDaemon::start("wait_cap") else {
-        return;
-    };
+    let daemon = DbusDaemon::start();
     let _double = SystemdDouble::serve(&daemon.address);
     let raw = section(&["*.service"], Some(ALL), Some(&daemon.address));
     let scope = crate::RoleScope {
@@ -198,9 +187,7 @@ fn the_job_wait_is_capped_by_the_roles_timeout() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_unit_or_action_outside_the_policy_is_denied_naming_the_key() {
-    let Some((_d, _s, mut caps, sink)) = served("denied", &["nginx.service"], &["status"]) else {
-        return;
-    };
+    let (_d, _s, mut caps, sink) = served(&["nginx.service"], &["status"]);
     assert_dbg_eq!(
         caps.status("cron.service".into()).unwrap(),
         Err(CapError::Denied(Denial {
@@ -255,9 +242,7 @@ fn an_invalid_unit_name_is_refused_before_policy_and_bus() {
 #[cfg_attr(not(llmagent_dbus), ignore = "needs dbus-daemon (Debian's dbus)")]
 #[test]
 fn a_bus_without_systemd_is_unsupported() {
-    let Some(daemon) = DbusDaemon::start("no systemd") else {
-        return;
-    };
+    let daemon = DbusDaemon::start();
     let (mut caps, _) = caps(&section(&["*"], None, Some(&daemon.address)));
     assert_dbg_eq!(
         caps.status("nginx.service".into()).unwrap(),
