@@ -1,9 +1,8 @@
 //! From the `dbus` capability's records to the tool's answers. Pure, so
 //! it is tested natively.
 
-use llmagent_guest::bindings::llmagent::tools::types::CapError;
+use llmagent_guest::Output;
 use llmagent_guest::dbus::{BusName, DbusArg, Introspection};
-use llmagent_guest::{Output, ToolError};
 use serde_json::{Value, json};
 
 /// The listing, metadata `{action: "list", count}`.
@@ -46,17 +45,6 @@ pub fn introspection(service: &str, path: &str, found: &Introspection) -> Output
         .meta("path", path)
 }
 
-/// A capability error; `unsupported` (no bus) is `unavailable`, a D-Bus
-/// error from the service `command_failed`.
-pub fn error(e: CapError, field: Option<&str>) -> ToolError {
-    let mut err = match e {
-        CapError::Unsupported(m) => ToolError::new("unavailable", m),
-        other => ToolError::from_cap(other, field.unwrap_or(""), "command_failed"),
-    };
-    err.field = field.map(str::to_owned);
-    err
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,18 +65,6 @@ mod tests {
         assert_eq!(
             Value::Object(out.metadata().clone()),
             json!({"action": "list", "count": 1})
-        );
-    }
-
-    #[test]
-    fn no_bus_is_unavailable() {
-        let e = error(
-            CapError::Unsupported("the system bus is not reachable".into()),
-            None,
-        );
-        assert_eq!(
-            (e.reason.as_str(), e.field.as_deref()),
-            ("unavailable", None)
         );
     }
 }

@@ -54,12 +54,12 @@ impl Tool for DbusTool {
         match action {
             "list" => dbus::list_names()
                 .map(|l| answer::list(&l))
-                .map_err(|e| answer::error(e, None)),
+                .map_err(|e| ToolError::from_service_cap(e, None)),
             "introspect" => {
                 let t = Target::of(&args)?;
                 dbus::introspect(t.service, t.path)
                     .map(|found| answer::introspection(t.service, t.path, &found))
-                    .map_err(|e| answer::error(e, Some("path")))
+                    .map_err(|e| ToolError::from_service_cap(e, Some("path")))
             }
             "call" => {
                 let t = Target::of(&args)?;
@@ -78,7 +78,7 @@ impl Tool for DbusTool {
                     signature,
                     &call_args.to_string(),
                 )
-                .map_err(|e| answer::error(e, Some("method")))?;
+                .map_err(|e| ToolError::from_service_cap(e, Some("method")))?;
                 let values: Value = serde_json::from_str(&reply.values_json).map_err(|e| {
                     ToolError::new("command_failed", format!("the reply is not JSON: {e}"))
                 })?;
@@ -95,7 +95,7 @@ impl Tool for DbusTool {
                 let property = args.str("property")?;
                 let value = if action == "get_property" {
                     let text = dbus::get_property(t.service, t.path, interface, property)
-                        .map_err(|e| answer::error(e, Some("property")))?;
+                        .map_err(|e| ToolError::from_service_cap(e, Some("property")))?;
                     serde_json::from_str(&text).map_err(|e| {
                         ToolError::new("command_failed", format!("the value is not JSON: {e}"))
                     })?
@@ -109,7 +109,7 @@ impl Tool for DbusTool {
                         args.opt_str("signature")?,
                         &value.to_string(),
                     )
-                    .map_err(|e| answer::error(e, Some("value")))?;
+                    .map_err(|e| ToolError::from_service_cap(e, Some("value")))?;
                     value
                 };
                 Ok(Output::new(value)

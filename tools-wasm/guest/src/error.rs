@@ -82,6 +82,19 @@ impl ToolError {
         }
     }
 
+    /// Converts a capability error of a tool in front of a service (a bus,
+    /// systemd): `unsupported` (no bus, no service) is `unavailable`, an
+    /// error the service answered is `command_failed`; `field`, when given,
+    /// names the argument that led to the request.
+    pub fn from_service_cap(err: CapError, field: Option<&str>) -> Self {
+        let mut e = match err {
+            CapError::Unsupported(m) => Self::new("unavailable", m),
+            other => Self::from_cap(other, field.unwrap_or(""), "command_failed"),
+        };
+        e.field = field.map(str::to_owned);
+        e
+    }
+
     /// The WIT record.
     pub fn into_wit(self) -> wit::ToolError {
         wit::ToolError {
@@ -90,5 +103,27 @@ impl ToolError {
             field: self.field,
             suggestion: self.suggestion,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_tools_errors_name_the_argument_and_no_service_is_unavailable() {
+        let e = ToolError::from_service_cap(
+            CapError::Unsupported("systemd is not reachable".into()),
+            Some("unit"),
+        );
+        assert_eq!(
+            (e.reason.as_str(), e.message.as_str(), e.field.as_deref()),
+            ("unavailable", "systemd is not reachable", Some("unit"))
+        );
+        let e = ToolError::from_service_cap(CapError::Io("org.x.Error: no".into()), None);
+        assert_eq!(
+            (e.reason.as_str(), e.message.as_str(), e.field.as_deref()),
+            ("command_failed", "org.x.Error: no", None)
+        );
     }
 }

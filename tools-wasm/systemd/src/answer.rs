@@ -1,7 +1,6 @@
 //! From the `systemd` capability's records to the tool's answers. Pure, so
 //! it is tested natively.
 
-use llmagent_guest::bindings::llmagent::tools::types::CapError;
 use llmagent_guest::systemd::{JobResult, Unit};
 use llmagent_guest::{Output, ToolError};
 use serde_json::{Map, Value, json};
@@ -53,16 +52,6 @@ pub fn job(action: &str, j: &JobResult) -> Result<Output, ToolError> {
     }
 }
 
-/// A capability error; `unsupported` is `unavailable` (no systemd, no bus).
-pub fn error(e: CapError, field: Option<&str>) -> ToolError {
-    let mut err = match e {
-        CapError::Unsupported(m) => ToolError::new("unavailable", m),
-        other => ToolError::from_cap(other, field.unwrap_or(""), "command_failed"),
-    };
-    err.field = field.map(str::to_owned);
-    err
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,18 +98,6 @@ mod tests {
                 "command_failed",
                 "the restart job of a.service ended with failed"
             )
-        );
-    }
-
-    #[test]
-    fn unsupported_is_unavailable_with_the_message() {
-        let e = error(
-            CapError::Unsupported("systemd is not reachable".into()),
-            Some("unit"),
-        );
-        assert_eq!(
-            (e.reason.as_str(), e.message.as_str(), e.field.as_deref()),
-            ("unavailable", "systemd is not reachable", Some("unit"))
         );
     }
 }

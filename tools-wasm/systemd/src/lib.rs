@@ -40,12 +40,12 @@ impl Tool for SystemdTool {
         match action {
             "list" => systemd::list_units("service", "running")
                 .map(|l| answer::list(&l))
-                .map_err(|e| answer::error(e, None)),
+                .map_err(|e| ToolError::from_service_cap(e, None)),
             "status" => {
                 let unit = args.str("unit")?;
                 systemd::status(unit)
                     .map(|p| answer::status(unit, &p))
-                    .map_err(|e| answer::error(e, Some("unit")))
+                    .map_err(|e| ToolError::from_service_cap(e, Some("unit")))
             }
             "start" | "stop" | "restart" => {
                 let unit = args.str("unit")?;
@@ -54,7 +54,7 @@ impl Tool for SystemdTool {
                     "stop" => systemd::stop(unit, JOB_TIMEOUT_MS),
                     _ => systemd::restart(unit, JOB_TIMEOUT_MS),
                 };
-                job.map_err(|e| answer::error(e, Some("unit")))
+                job.map_err(|e| ToolError::from_service_cap(e, Some("unit")))
                     .and_then(|j| answer::job(action, &j))
             }
             other => Err(ToolError::unknown_action_of(&spec::spec(), other)),
