@@ -4,3 +4,4 @@
 
 pub mod components;
 pub mod model_server;
+pub mod web_server;

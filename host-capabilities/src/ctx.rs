@@ -7,6 +7,7 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings;
 use crate::capability::{Capability, RoleScope};
 use crate::decision::Ruling;
+use crate::http::{DenialSlot, HttpHooks};
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
@@ -105,12 +106,29 @@ const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub struct Capabilities {
     pub(crate) grants: Arc<Grants>,
     pub(crate) sink: Arc<dyn Sink>,
+    /// The denial of the call's last refused HTTP request, shared with its
+    /// [`HttpHooks`].
+    pub(crate) http_denial: DenialSlot,
 }
 
 impl Capabilities {
     /// State for one call under `grants`, reporting to `sink`.
     pub fn new(grants: Arc<Grants>, sink: Arc<dyn Sink>) -> Self {
-        Self { grants, sink }
+        Self {
+            grants,
+            sink,
+            http_denial: DenialSlot::default(),
+        }
+    }
+
+    /// The `wasi:http` hooks of this call: its outgoing requests decided
+    /// by the role's `[roles.R.http]`, refusals reported to the same sink.
+    pub fn http_hooks(&self) -> HttpHooks {
+        HttpHooks::new(
+            self.grants.clone(),
+            self.sink.clone(),
+            self.http_denial.clone(),
+        )
     }
 
     /// The grants in force.
@@ -121,7 +139,7 @@ impl Capabilities {
 
 /// Adds every `llmagent:tools` capability interface to `linker`. WASI and
 /// `wasi:http` are linked by the runtime through wasmtime's crates (see
-/// [`crate::http`] for the filtered outgoing handler).
+/// [`crate::http`] for the hooks that filter the outgoing handler).
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut Capabilities,
@@ -135,6 +153,7 @@ pub fn add_to_linker<T: 'static>(
     bindings::dbus::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     bindings::udev::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     bindings::inotify::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
+    bindings::http::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     Ok(())
 }
 

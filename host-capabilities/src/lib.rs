@@ -32,6 +32,7 @@ mod inotify;
 pub mod machine;
 mod net;
 pub mod proc;
+pub mod resolver;
 pub mod systemd;
 mod udev;
 

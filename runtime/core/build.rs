@@ -12,6 +12,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_file", "file"),
     ("llmagent_proc", "proc"),
     ("llmagent_systemd", "systemd"),
+    ("llmagent_web", "web"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -24,7 +25,7 @@ fn main() {
     let out = PathBuf::from(env("OUT_DIR"));
 
     for dir in [
-        "guest", "bash", "crypto", "file", "proc", "systemd", "testbed",
+        "guest", "bash", "crypto", "file", "proc", "systemd", "web", "testbed",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -13,6 +13,7 @@ mod events;
 mod exec;
 mod fs;
 mod harness;
+mod http;
 mod proc;
 mod registry;
 mod sandbox;

@@ -32,6 +32,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "systemd",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/systemd.wasm")),
     },
+    Builtin {
+        name: "web",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

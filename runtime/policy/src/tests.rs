@@ -292,6 +292,7 @@ fn summary_lists_what_a_role_can_do() {
             ("exec", lines(&[])),
             ("proc", lines(&[])),
             ("systemd", lines(&[])),
+            ("http", lines(&[])),
         ]
     );
 }

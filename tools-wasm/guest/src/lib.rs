@@ -35,6 +35,7 @@ pub mod args;
 pub mod error;
 pub mod exec;
 pub mod fs;
+pub mod http;
 pub mod output;
 pub mod proc;
 pub mod spec;

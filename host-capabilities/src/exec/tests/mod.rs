@@ -68,6 +68,7 @@ impl Fx {
             proc: crate::proc::ProcPolicy::deny_all("default"),
             systemd: crate::systemd::SystemdPolicy::deny_all("default"),
             max_output_bytes,
+            ..Grants::none("default")
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())
     }
