@@ -86,6 +86,7 @@ macro_rules! for_each_capability {
             proc: $crate::proc::ProcPolicy,
             systemd: $crate::systemd::SystemdPolicy,
             http: $crate::http::HttpPolicy,
+            net: $crate::net::NetPolicy,
         }
     };
 }
@@ -93,7 +94,7 @@ macro_rules! for_each_capability {
 /// Capabilities in the contract (`wit/`) that this version does not
 /// implement yet: their host functions answer `unsupported`, and a policy
 /// that grants one is refused so that nobody believes the grant is in force.
-pub const PLANNED: &[&str] = &["net", "dbus", "udev", "inotify"];
+pub const PLANNED: &[&str] = &["dbus", "udev", "inotify"];
 
 /// The usage line of a request `explain` could not take.
 pub(crate) fn usage<C: Capability>(operation: &str) -> String {

@@ -30,7 +30,7 @@ pub mod fs;
 pub mod http;
 mod inotify;
 pub mod machine;
-mod net;
+pub mod net;
 pub mod proc;
 pub mod resolver;
 pub mod systemd;

@@ -13,6 +13,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_proc", "proc"),
     ("llmagent_systemd", "systemd"),
     ("llmagent_web", "web"),
+    ("llmagent_net", "net"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -25,7 +26,7 @@ fn main() {
     let out = PathBuf::from(env("OUT_DIR"));
 
     for dir in [
-        "guest", "bash", "crypto", "file", "proc", "systemd", "web", "testbed",
+        "guest", "bash", "crypto", "file", "proc", "systemd", "web", "net", "testbed",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -14,6 +14,7 @@ mod exec;
 mod fs;
 mod harness;
 mod http;
+mod net;
 mod proc;
 mod registry;
 mod sandbox;

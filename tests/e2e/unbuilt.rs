@@ -1,5 +1,5 @@
 //! Capabilities in the contract but not built yet, end to end: every
-//! function of `net`, `dbus`, `udev` and `inotify` (declared in `wit/`,
+//! function of `dbus`, `udev` and `inotify` (declared in `wit/`,
 //! stubbed in `host-capabilities`) answers `unsupported`, and outgoing
 //! `wasi:http` is refused with the HTTP error — both as a tool error, never
 //! a trap, with the next call working. Driven by the test-only `testbed`.
@@ -24,7 +24,6 @@ timeout_ms = 5000
 
 /// Every function of every stub interface, by its WIT name.
 const STUBS: &[(&str, &[&str])] = &[
-    ("net", &["list-interfaces", "resolve", "ping"]),
     ("dbus", &["list-names", "introspect", "call"]),
     ("udev", &["list-devices", "info"]),
     ("inotify", &["watch", "poll", "stop", "list-watches"]),

@@ -35,7 +35,7 @@
 //! is resolved, `URL at ADDRESS:PORT`.
 
 pub mod address;
-mod policy;
+pub(crate) mod policy;
 mod send;
 
 pub use policy::{Destination, HttpPolicy, HttpToml, Scheme, Target};

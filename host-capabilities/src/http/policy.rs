@@ -208,7 +208,7 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), String> {
 /// trailing dot. Numbers in other forms (`0x7f.1`, `2130706433`, `0177.1`),
 /// which some resolvers read as addresses, are refused: a host whose last
 /// label is numeric must be a canonical IPv4 address.
-fn check_host(host: &str) -> Result<String, String> {
+pub(crate) fn check_host(host: &str) -> Result<String, String> {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     if h.is_empty() {
         return Err("the URL has no host".into());

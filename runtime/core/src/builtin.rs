@@ -36,6 +36,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "web",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web.wasm")),
     },
+    Builtin {
+        name: "net",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/net.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

@@ -293,6 +293,7 @@ fn summary_lists_what_a_role_can_do() {
             ("proc", lines(&[])),
             ("systemd", lines(&[])),
             ("http", lines(&[])),
+            ("net", lines(&[])),
         ]
     );
 }

@@ -36,6 +36,7 @@ pub mod error;
 pub mod exec;
 pub mod fs;
 pub mod http;
+pub mod net;
 pub mod output;
 pub mod proc;
 pub mod spec;

@@ -90,7 +90,7 @@ impl Tool for Testbed {
             )
             .required(
                 "capability",
-                json!({"type": "string", "enum": ["net", "dbus", "udev", "inotify"]}),
+                json!({"type": "string", "enum": ["dbus", "udev", "inotify"]}),
                 "Which capability",
             )
             .required(

@@ -1,5 +1,5 @@
 //! The `stub` action: calls one function of a capability that is in the
-//! contract (`wit/`) but not built yet (`net`, `dbus`, `udev`, `inotify`),
+//! contract (`wit/`) but not built yet (`dbus`, `udev`, `inotify`),
 //! with fixed harmless arguments, and answers what the host said. A cap
 //! error comes back as the tool error [`ToolError::from_cap`] makes of it
 //! (field `function`), so a test sees the variant and the host's message;
@@ -7,13 +7,12 @@
 //! debug text, which the tests will notice.
 
 use llmagent_guest::bindings::llmagent::tools::types::CapError;
-use llmagent_guest::bindings::llmagent::tools::{dbus, inotify, net, udev};
+use llmagent_guest::bindings::llmagent::tools::{dbus, inotify, udev};
 use llmagent_guest::{Output, ToolError};
 
 /// Capabilities the action can call, each with its functions (WIT names);
-/// the `capability` enum in the spec lists the same four.
+/// the `capability` enum in the spec lists the same three.
 pub const FUNCTIONS: &[(&str, &[&str])] = &[
-    ("net", &["list-interfaces", "resolve", "ping"]),
     ("dbus", &["list-names", "introspect", "call"]),
     ("udev", &["list-devices", "info"]),
     ("inotify", &["watch", "poll", "stop", "list-watches"]),
@@ -22,9 +21,6 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
 /// Calls `capability`'s `function`.
 pub fn call(capability: &str, function: &str) -> Result<Output, ToolError> {
     match (capability, function) {
-        ("net", "list-interfaces") => answer(net::list_interfaces()),
-        ("net", "resolve") => answer(net::resolve("localhost")),
-        ("net", "ping") => answer(net::ping("127.0.0.1", 100)),
         ("dbus", "list-names") => answer(dbus::list_names(dbus::Bus::System)),
         ("dbus", "introspect") => answer(dbus::introspect(
             dbus::Bus::System,
