@@ -5,6 +5,7 @@
 //! another port, at a redirect hop, by what a name resolves to, and a Host
 //! header naming another site.
 
+use llmagent_tests::dns_server::DnsServer;
 use llmagent_tests::web_server::WebServer;
 use serde_json::{Value, json};
 
@@ -429,6 +430,71 @@ fn web_a_granted_name_resolving_to_loopback_is_refused_unless_its_range_is_grant
     let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
     assert_eq!(output, json!("hello"));
     assert_eq!(site.requests()[0].2, format!("localhost:{port}"));
+}
+
+#[test]
+fn web_a_name_whose_dns_answers_a_refused_address_is_refused_at_that_address() {
+    let site = WebServer::start();
+    let port = site.port();
+    let dns = DnsServer::start(&[
+        ("metadata.test", "169.254.169.254".parse().unwrap()),
+        ("site.test", "127.0.0.1".parse().unwrap()),
+    ]);
+    let env = env(&format!(
+        "allow = [\"http://metadata.test\", \"http://site.test:{port}\", \"http://unknown.test\"]\nnameservers = [\"{}\"]",
+        dns.addr()
+    ));
+    let failure = env.err(
+        "ops",
+        "web",
+        "get",
+        json!({"url": "http://metadata.test/latest/"}),
+    );
+    assert_eq!(
+        (
+            failure.reason.as_str(),
+            failure.message.as_str(),
+            failure.suggestion.as_deref()
+        ),
+        (
+            "denied",
+            "http denied the request to http://metadata.test/latest/ at 169.254.169.254:80",
+            Some(
+                "metadata.test resolves to 169.254.169.254, a link-local address, which only a grant naming it reaches: add \"http://169.254.169.254\" to [roles.ops.http].allow or \"169.254.169.254/32\" to [roles.ops.http].addresses"
+            )
+        )
+    );
+    let failure = env.err(
+        "ops",
+        "web",
+        "get",
+        json!({"url": format!("http://site.test:{port}/hello")}),
+    );
+    assert_eq!(failure.reason, "denied", "{failure:?}");
+    // A granted name the server does not know is a transport failure.
+    let failure = env.err("ops", "web", "get", json!({"url": "http://unknown.test/"}));
+    assert_eq!(
+        (failure.reason.as_str(), failure.message.as_str()),
+        (
+            "http_error",
+            "http://unknown.test/: name resolution failed: unknown.test does not resolve"
+        )
+    );
+    assert!(site.requests().is_empty());
+    // Once its range is granted, the name is reached at the address the
+    // runtime resolved, with Host naming it.
+    let env = self::env(&format!(
+        "allow = [\"http://site.test:{port}\"]\naddresses = [\"127.0.0.0/8\"]\nnameservers = [\"{}\"]",
+        dns.addr()
+    ));
+    let (output, _) = env.ok(
+        "ops",
+        "web",
+        "get",
+        json!({"url": format!("http://site.test:{port}/hello")}),
+    );
+    assert_eq!(output, json!("hello"));
+    assert_eq!(site.requests()[0].2, format!("site.test:{port}"));
 }
 
 #[test]

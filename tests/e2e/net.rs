@@ -121,3 +121,24 @@ fn net_ping_127_0_0_1_under_a_grant_and_not_through_a_wildcard() {
         )
     );
 }
+
+#[test]
+fn net_resolve_asks_the_sections_nameservers() {
+    let dns =
+        llmagent_tests::dns_server::DnsServer::start(&[("db.test", "10.1.2.3".parse().unwrap())]);
+    let env = env(&format!(
+        "resolve = [\"*.test\"]\nnameservers = [\"{}\"]",
+        dns.addr()
+    ));
+    let (output, metadata) = env.ok("ops", "net", "resolve", json!({"host": "db.test"}));
+    assert_eq!(
+        (output, metadata),
+        (
+            json!(["10.1.2.3"]),
+            json!({"host": "db.test", "type": "A,AAAA"})
+        )
+    );
+    // A name without records is an empty answer.
+    let (output, _) = env.ok("ops", "net", "resolve", json!({"host": "none.test"}));
+    assert_eq!(output, json!([]));
+}
