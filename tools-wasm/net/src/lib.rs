@@ -138,9 +138,9 @@ impl Tool for NetTool {
             }
             "ping" => {
                 let host = args.str("host")?;
-                let count = args
-                    .opt_u64("count")?
-                    .map_or(DEFAULT_COUNT, |c| u32::try_from(c.clamp(1, 10)).unwrap_or(1));
+                let count = args.opt_u64("count")?.map_or(DEFAULT_COUNT, |c| {
+                    u32::try_from(c.clamp(1, 10)).unwrap_or(1)
+                });
                 let timeout = args.opt_u64("timeout_ms")?.map_or(DEFAULT_TIMEOUT_MS, |t| {
                     u32::try_from(t.clamp(1, 60_000)).unwrap_or(DEFAULT_TIMEOUT_MS)
                 });

@@ -92,13 +92,19 @@ mod tests {
             decode(Some("application/json"), b"{broken"),
             (json!("{broken"), "text")
         );
-        assert_eq!(decode(Some("text/html"), b"<p>hi</p>"), (json!("<p>hi</p>"), "text"));
+        assert_eq!(
+            decode(Some("text/html"), b"<p>hi</p>"),
+            (json!("<p>hi</p>"), "text")
+        );
         assert_eq!(decode(None, b"plain"), (json!("plain"), "text"));
         assert_eq!(
             decode(Some("application/octet-stream"), &[0, 159, 255]),
             (json!("AJ//"), "base64")
         );
-        assert_eq!(decode(Some("text/plain"), &[0xff]), (json!("/w=="), "base64"));
+        assert_eq!(
+            decode(Some("text/plain"), &[0xff]),
+            (json!("/w=="), "base64")
+        );
     }
 
     #[test]

@@ -51,7 +51,8 @@ impl Tool for WebTool {
             other => return Err(ToolError::unknown_action_of(&spec::spec(), other)),
         };
         let requested = args.str("url")?;
-        let mut url = Url::parse(requested).map_err(|m| ToolError::new("http_error", m).field("url"))?;
+        let mut url =
+            Url::parse(requested).map_err(|m| ToolError::new("http_error", m).field("url"))?;
         url.add_params(&params(&args)?);
         let mut headers = headers(&args)?;
         let mut body = body(&args, &mut headers)?;
@@ -120,7 +121,10 @@ fn params(args: &Args) -> Result<Vec<(String, String)>, ToolError> {
         return Ok(Vec::new());
     };
     let Value::Object(map) = value else {
-        return Err(ToolError::invalid_args("params", "params is an object of name → value"));
+        return Err(ToolError::invalid_args(
+            "params",
+            "params is an object of name → value",
+        ));
     };
     map.iter()
         .map(|(k, v)| match v {
@@ -139,7 +143,10 @@ fn headers(args: &Args) -> Result<Vec<(String, String)>, ToolError> {
         return Ok(Vec::new());
     };
     let Value::Object(map) = value else {
-        return Err(ToolError::invalid_args("headers", "headers is an object of name → value"));
+        return Err(ToolError::invalid_args(
+            "headers",
+            "headers is an object of name → value",
+        ));
     };
     map.iter()
         .map(|(k, v)| match v {

@@ -51,8 +51,20 @@ pub fn spec() -> Spec {
         "head",
         &format!("HTTP HEAD (status and headers only). {ANSWER}"),
     )))
-    .action(with_body(Action::new("post", &format!("HTTP POST. {ANSWER}"))))
-    .action(with_body(Action::new("put", &format!("HTTP PUT. {ANSWER}"))))
-    .action(with_body(Action::new("patch", &format!("HTTP PATCH. {ANSWER}"))))
-    .action(with_body(Action::new("delete", &format!("HTTP DELETE. {ANSWER}"))))
+    .action(with_body(Action::new(
+        "post",
+        &format!("HTTP POST. {ANSWER}"),
+    )))
+    .action(with_body(Action::new(
+        "put",
+        &format!("HTTP PUT. {ANSWER}"),
+    )))
+    .action(with_body(Action::new(
+        "patch",
+        &format!("HTTP PATCH. {ANSWER}"),
+    )))
+    .action(with_body(Action::new(
+        "delete",
+        &format!("HTTP DELETE. {ANSWER}"),
+    )))
 }

@@ -53,7 +53,10 @@ impl Url {
 
     /// The URL as text.
     pub fn text(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.authority, self.path_with_query)
+        format!(
+            "{}://{}{}",
+            self.scheme, self.authority, self.path_with_query
+        )
     }
 
     /// `scheme://authority`, to compare origins.
@@ -141,7 +144,10 @@ mod tests {
         );
         assert_eq!(u.join("/c").unwrap().text(), "http://127.0.0.1:8080/c");
         assert_eq!(u.join("c").unwrap().text(), "http://127.0.0.1:8080/a/c");
-        assert_eq!(u.join("?y=2").unwrap().text(), "http://127.0.0.1:8080/a/b?y=2");
+        assert_eq!(
+            u.join("?y=2").unwrap().text(),
+            "http://127.0.0.1:8080/a/b?y=2"
+        );
         assert_eq!(
             u.join("//example.com/x").unwrap().text(),
             "http://example.com/x"
@@ -150,7 +156,10 @@ mod tests {
             u.join("https://example.com").unwrap().text(),
             "https://example.com/"
         );
-        assert_eq!(Url::parse("example.com").unwrap().text(), "https://example.com/");
+        assert_eq!(
+            Url::parse("example.com").unwrap().text(),
+            "https://example.com/"
+        );
         assert!(Url::parse("ftp://x").is_err());
         assert!(Url::parse("http://u:p@x/").is_err());
     }
