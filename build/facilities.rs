@@ -35,6 +35,11 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
             "libudev (Debian's libudev-dev) and /sys/class/net/lo",
         ),
         (
+            "llmagent_icmp",
+            icmp_socket(),
+            "an ICMP socket (net.ipv4.ping_group_range or CAP_NET_RAW)",
+        ),
+        (
             "llmagent_systemd",
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
@@ -147,4 +152,21 @@ fn landlock_abi() -> i64 {
         )
     };
     abi.max(0)
+}
+
+/// Whether an ICMP echo socket opens: a datagram one (the sysctl
+/// `net.ipv4.ping_group_range` covers our group) or a raw one (root).
+#[allow(unsafe_code)]
+fn icmp_socket() -> bool {
+    [libc::SOCK_DGRAM, libc::SOCK_RAW].into_iter().any(|kind| {
+        // SAFETY: socket(2) with constant arguments; the descriptor is
+        // closed right away and never used otherwise.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, kind, libc::IPPROTO_ICMP);
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            fd >= 0
+        }
+    })
 }

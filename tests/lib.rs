@@ -3,4 +3,6 @@
 //! use too.
 
 pub mod components;
+pub mod dns_server;
 pub mod model_server;
+pub mod web_server;

@@ -18,4 +18,4 @@ wasmtime::component::bindgen!({
 pub use exports::llmagent::tools::tool::{ActionSpec, ToolError, ToolOutput, ToolSpec};
 pub use llmagent::tools::types::{CapError, Denial};
 
-pub(crate) use llmagent::tools::{dbus, exec, fs, inotify, net, proc, systemd, types, udev};
+pub(crate) use llmagent::tools::{dbus, exec, fs, http, inotify, net, proc, systemd, types, udev};

@@ -88,6 +88,8 @@ macro_rules! for_each_capability {
             dbus: $crate::dbus::DbusPolicy,
             inotify: $crate::inotify::InotifyPolicy,
             udev: $crate::udev::UdevPolicy,
+            http: $crate::http::HttpPolicy,
+            net: $crate::net::NetPolicy,
         }
     };
 }
@@ -95,7 +97,7 @@ macro_rules! for_each_capability {
 /// Capabilities in the contract (`wit/`) that this version does not
 /// implement yet: their host functions answer `unsupported`, and a policy
 /// that grants one is refused so that nobody believes the grant is in force.
-pub const PLANNED: &[&str] = &["net", "http"];
+pub const PLANNED: &[&str] = &[];
 
 /// The usage line of a request `explain` could not take.
 pub(crate) fn usage<C: Capability>(operation: &str) -> String {

@@ -9,6 +9,7 @@ use crate::bindings;
 use crate::capability::{Capability, RoleScope};
 use crate::decision::Ruling;
 use crate::inotify::Watches;
+use crate::http::{DenialSlot, HttpHooks};
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a
@@ -117,6 +118,9 @@ pub struct Capabilities {
     pub(crate) deadline: Option<Instant>,
     /// The runtime's inotify watches and the owner (agent) of this call.
     pub(crate) watches: Option<(Arc<Watches>, String)>,
+    /// The denial of the call's last refused HTTP request, shared with its
+    /// [`HttpHooks`].
+    pub(crate) http_denial: DenialSlot,
 }
 
 impl Capabilities {
@@ -127,6 +131,7 @@ impl Capabilities {
             sink,
             deadline: None,
             watches: None,
+            http_denial: DenialSlot::default(),
         }
     }
 
@@ -157,6 +162,16 @@ impl Capabilities {
         }
     }
 
+    /// The `wasi:http` hooks of this call: its outgoing requests decided
+    /// by the role's `[roles.R.http]`, refusals reported to the same sink.
+    pub fn http_hooks(&self) -> HttpHooks {
+        HttpHooks::new(
+            self.grants.clone(),
+            self.sink.clone(),
+            self.http_denial.clone(),
+        )
+    }
+
     /// The grants in force.
     pub fn grants(&self) -> &Grants {
         &self.grants
@@ -165,7 +180,7 @@ impl Capabilities {
 
 /// Adds every `llmagent:tools` capability interface to `linker`. WASI and
 /// `wasi:http` are linked by the runtime through wasmtime's crates (see
-/// [`crate::http`] for the filtered outgoing handler).
+/// [`crate::http`] for the hooks that filter the outgoing handler).
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut Capabilities,
@@ -179,14 +194,8 @@ pub fn add_to_linker<T: 'static>(
     bindings::dbus::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     bindings::udev::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     bindings::inotify::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
+    bindings::http::add_to_linker::<T, HasSelf<Capabilities>>(linker, get)?;
     Ok(())
 }
 
 impl bindings::types::Host for Capabilities {}
-
-/// The answer of a capability this version does not implement yet.
-pub(crate) fn unsupported<T>(capability: &str) -> wasmtime::Result<Result<T, bindings::CapError>> {
-    Ok(Err(bindings::CapError::Unsupported(format!(
-        "the {capability} capability is not available in this version of llmagent"
-    ))))
-}

@@ -30,8 +30,9 @@ pub mod fs;
 pub mod http;
 pub mod inotify;
 pub mod machine;
-mod net;
+pub mod net;
 pub mod proc;
+pub mod resolver;
 pub mod systemd;
 pub mod udev;
 

@@ -15,6 +15,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("llmagent_dbus", "dbus"),
     ("llmagent_inotify", "inotify"),
     ("llmagent_udev", "udev"),
+    ("llmagent_web", "web"),
+    ("llmagent_net", "net"),
 ];
 
 /// Test-only components built alongside (never embedded).
@@ -27,7 +29,8 @@ fn main() {
     let out = PathBuf::from(env("OUT_DIR"));
 
     for dir in [
-        "guest", "bash", "crypto", "file", "proc", "systemd", "dbus", "inotify", "udev", "testbed",
+        "guest", "bash", "crypto", "file", "proc", "systemd", "dbus", "inotify", "udev", "web",
+        "net", "testbed",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -3,7 +3,7 @@
 //! to a temporary directory. A capability's tests carry its name (`fs`,
 //! `exec`, `proc`, `systemd`, `dbus`, `inotify`, `udev`, as in `wit/` and `host-capabilities`); a tool
 //! without one carries the tool's (`crypto`); the rest say what they cover
-//! (`sandbox`, `registry`, `events`, `unbuilt`, `agent`).
+//! (`sandbox`, `registry`, `events`, `agent`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -15,9 +15,11 @@ mod exec;
 mod fs;
 mod harness;
 mod inotify;
+mod http;
+mod net;
 mod proc;
 mod registry;
 mod sandbox;
 mod systemd;
 mod udev;
-mod unbuilt;
+

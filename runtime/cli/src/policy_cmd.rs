@@ -193,13 +193,15 @@ fn print_role(role: &Role) {
             println!("{}", crate::term::wrap(line, &first, &hang, width));
         }
     }
-    println!(
-        "{}",
-        crate::term::wrap(
-            &format!("none ({} are not built yet)", PLANNED.join(", ")),
-            "  other capabilities: ",
-            &hang,
-            width
-        )
-    );
+    if !PLANNED.is_empty() {
+        println!(
+            "{}",
+            crate::term::wrap(
+                &format!("none ({} are not built yet)", PLANNED.join(", ")),
+                "  other capabilities: ",
+                &hang,
+                width
+            )
+        );
+    }
 }

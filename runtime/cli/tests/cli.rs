@@ -422,8 +422,8 @@ fn policy_explain_refuses_a_malformed_or_unbuilt_request_with_usage() {
             "error: \"etc\" is not an absolute path; give the full path, starting with \"/\"\n",
         ),
         (
-            &["net", "resolve", "example.com"][..],
-            "error: the net capability is not available in this version of llmagent; every request to it answers unsupported\n",
+            &["inotify", "watch", "/tmp"][..],
+            "error: the inotify capability is not available in this version of llmagent; every request to it answers unsupported\n",
         ),
     ] {
         let mut args = vec![

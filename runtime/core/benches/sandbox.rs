@@ -60,7 +60,7 @@ struct Floor {
     wasi: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    hooks: host_capabilities::http::DenyAllHttp,
+    hooks: host_capabilities::http::HttpHooks,
     caps: Capabilities,
 }
 
@@ -103,12 +103,13 @@ fn floor_setup(pooling: bool) -> (Engine, ToolWorldPre<Floor>) {
 }
 
 fn floor_call(engine: &Engine, pre: &ToolWorldPre<Floor>, grants: &Arc<Grants>) -> String {
+    let caps = Capabilities::new(Arc::clone(grants), Arc::new(NullSink));
     let state = Floor {
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
-        hooks: host_capabilities::http::DenyAllHttp,
-        caps: Capabilities::new(Arc::clone(grants), Arc::new(NullSink)),
+        hooks: caps.http_hooks(),
+        caps,
     };
     let mut store = Store::new(engine, state);
     store.set_epoch_deadline(1_000_000);

@@ -44,6 +44,14 @@ pub const BUILTINS: &[Builtin] = &[
         name: "udev",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/udev.wasm")),
     },
+    Builtin {
+        name: "web",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web.wasm")),
+    },
+    Builtin {
+        name: "net",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/net.wasm")),
+    },
 ];
 
 /// Names of the built-in tools, for the policy's checks.

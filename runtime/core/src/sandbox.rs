@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use host_capabilities::http::DenyAllHttp;
+use host_capabilities::http::HttpHooks;
 use host_capabilities::{Capabilities, Grants, Sink, ToolWorldPre};
 use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, StoreContextMut, Trap};
@@ -31,7 +31,7 @@ pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    hooks: DenyAllHttp,
+    hooks: HttpHooks,
     pub(crate) caps: Capabilities,
     limiter: Limiter,
     /// When the call must be over; every wait inside WASI ends by then.
@@ -121,7 +121,8 @@ impl ResourceLimiter for Limiter {
 }
 
 /// Builds the linker every tool is instantiated with: WASI (so `std`
-/// links; the context grants nothing), `wasi:http` (every request denied),
+/// links; the context grants nothing), `wasi:http` (decided by the role's
+/// `[roles.R.http]`, see [`HttpHooks`]),
 /// and the capability interfaces.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
@@ -213,7 +214,7 @@ fn new_store(
         wasi,
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
-        hooks: DenyAllHttp,
+        hooks: caps.http_hooks(),
         caps: caps.with_deadline(Instant::now() + limits.timeout),
         limiter: Limiter {
             memory_max: limits.memory_bytes,

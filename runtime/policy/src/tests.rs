@@ -295,6 +295,8 @@ fn summary_lists_what_a_role_can_do() {
             ("dbus", lines(&[])),
             ("inotify", lines(&[])),
             ("udev", lines(&[])),
+            ("http", lines(&[])),
+            ("net", lines(&[])),
         ]
     );
 }

@@ -37,6 +37,8 @@ pub mod error;
 pub mod exec;
 pub mod fs;
 pub mod inotify;
+pub mod http;
+pub mod net;
 pub mod output;
 pub mod proc;
 pub mod spec;

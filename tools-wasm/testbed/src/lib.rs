@@ -1,15 +1,13 @@
 //! `testbed`: a test-only tool whose actions misbehave on purpose, so the
 //! runtime's limits can be shown to hold. It is built with the other tools
 //! but never embedded in the `llmagent` binary; tests load it by path.
-//! It also reaches what no shipped tool may: outgoing HTTP (`http_get`) and
-//! the capabilities declared but not built yet (`stub`).
+//! It also calls `wasi:http` directly (`http_get`), as a third-party
+//! component could.
 
 use llmagent_guest::bindings::wasi::http::{outgoing_handler, types as http};
 use llmagent_guest::{Action, Args, Output, Spec, Tool, ToolError};
 use serde_json::json;
 use std::io::Write;
-
-mod stub;
 
 struct Testbed;
 
@@ -85,22 +83,6 @@ impl Tool for Testbed {
         )
         .action(
             Action::new(
-                "stub",
-                "Call one function of a capability declared but not built yet.",
-            )
-            .required(
-                "capability",
-                json!({"type": "string", "enum": ["net"]}),
-                "Which capability",
-            )
-            .required(
-                "function",
-                json!({"type": "string"}),
-                "The function's WIT name, e.g. `list-interfaces`",
-            ),
-        )
-        .action(
-            Action::new(
                 "probe",
                 "Stat `path` through the fs capability `times` times; answer how many were refused.",
             )
@@ -134,7 +116,6 @@ impl Tool for Testbed {
                 Ok(Output::new(n))
             }
             "http_get" => http_get(args.str("authority")?),
-            "stub" => stub::call(args.str("capability")?, args.str("function")?),
             "probe" => {
                 let path = args.str("path")?;
                 let refused = (0..args.u64("times")?)

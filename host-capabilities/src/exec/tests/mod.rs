@@ -71,6 +71,7 @@ impl Fx {
             inotify: crate::inotify::InotifyPolicy::deny_all("default"),
             udev: crate::udev::UdevPolicy::deny_all("default"),
             max_output_bytes,
+            ..Grants::none("default")
         };
         Capabilities::new(Arc::new(grants), self.sink.clone())
     }
