@@ -8,8 +8,8 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings;
 use crate::capability::{Capability, RoleScope};
 use crate::decision::Ruling;
-use crate::inotify::Watches;
 use crate::http::{DenialSlot, HttpHooks};
+use crate::inotify::Watches;
 use crate::sink::Sink;
 
 /// Default cap on one answer: 1 MiB keeps a tool's output well inside a

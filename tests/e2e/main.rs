@@ -14,12 +14,11 @@ mod events;
 mod exec;
 mod fs;
 mod harness;
-mod inotify;
 mod http;
+mod inotify;
 mod net;
 mod proc;
 mod registry;
 mod sandbox;
 mod systemd;
 mod udev;
-

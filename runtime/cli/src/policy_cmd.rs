@@ -183,15 +183,21 @@ fn print_role(role: &Role) {
     let hang = " ".repeat(11);
     println!();
     println!("role {}", role.name);
+    let mut nothing = Vec::new();
     for (label, lines) in role.summary() {
-        let label = format!("{label}:");
         if lines.is_empty() {
-            println!("  {label:<8} (nothing)");
+            nothing.push(label);
+            continue;
         }
+        let label = format!("{label}:");
         for (i, line) in lines.iter().enumerate() {
             let first = format!("  {:<8} ", if i == 0 { label.as_str() } else { "" });
             println!("{}", crate::term::wrap(line, &first, &hang, width));
         }
+    }
+    if !nothing.is_empty() {
+        let list = nothing.join(", ");
+        println!("{}", crate::term::wrap(&list, "  nothing: ", &hang, width));
     }
     if !PLANNED.is_empty() {
         println!(

@@ -411,7 +411,7 @@ fn policy_explain_answers_capability_requests_with_the_rule_or_the_key() {
 }
 
 #[test]
-fn policy_explain_refuses_a_malformed_or_unbuilt_request_with_usage() {
+fn policy_explain_refuses_a_malformed_or_unknown_request_with_usage() {
     for (request, message) in [
         (
             &["fs", "chmod", "/x"][..],
@@ -422,8 +422,13 @@ fn policy_explain_refuses_a_malformed_or_unbuilt_request_with_usage() {
             "error: \"etc\" is not an absolute path; give the full path, starting with \"/\"\n",
         ),
         (
-            &["inotify", "watch", "/tmp"][..],
-            "error: the inotify capability is not available in this version of llmagent; every request to it answers unsupported\n",
+            &["ldap", "bind", "x"][..],
+            "error: write a tool and an action (file read), or a capability request: fs read PATH | list PATH | \
+             stat PATH | write PATH | delete PATH; exec run PROGRAM [ARG…] | env NAME | cwd DIR; proc list | info PID; \
+             systemd list | status UNIT | start UNIT | stop UNIT | restart UNIT; dbus list | introspect DESTINATION \
+             PATH | call DESTINATION PATH INTERFACE METHOD | get DESTINATION PATH INTERFACE PROPERTY | set \
+             DESTINATION PATH INTERFACE PROPERTY; inotify watch PATH; udev list SUBSYSTEM; http METHOD URL; net \
+             interfaces | resolve HOST | ping HOST\n",
         ),
     ] {
         let mut args = vec![
