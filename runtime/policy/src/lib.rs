@@ -65,9 +65,9 @@
 //! - Capability sections (`[roles.NAME.fs]` …) are the capabilities of
 //!   `host_capabilities`' registry ([`CAPABILITIES`]); each is compiled by its
 //!   own module, which owns the section's shape, and this crate adds the
-//!   file position to its errors. The capabilities in the contract but not
-//!   built yet ([`PLANNED`]: `net`, `http`, `dbus`, `udev`, `inotify`) are
-//!   refused by name, so that nobody believes such a grant is in force.
+//!   file position to its errors. A capability in the contract but not built
+//!   yet ([`PLANNED`], empty in this version) is refused by name, so that
+//!   nobody believes such a grant is in force.
 //! - `[redact]` field names are not empty; each pattern is a valid regular
 //!   expression (Rust `regex` syntax) that does not match the empty string;
 //!   at most 64 patterns. See [`RedactRules`].
