@@ -153,7 +153,8 @@ cmd_start() {
         die "port $port on 127.0.0.1 is already in use by another server; pick another: $0 start PORT"
     fi
     cmd_setup
-    say "starting the server on 127.0.0.1:$port (log: $logfile)"
+    say "starting the server on 127.0.0.1:$port"
+    say "its log: $logfile"
     nohup "$py" "$here/model_server.py" --model "$gguf" --host 127.0.0.1 --port "$port" \
         --alias "$MODEL_ALIAS" --threads 2 --ctx 8192 >"$logfile" 2>&1 </dev/null &
     pid=$!
