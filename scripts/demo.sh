@@ -78,12 +78,12 @@ else
 fi
 
 heading "3. Refused by the policy: role default reads /etc/shadow"
-show llmagent tools call --role default file read '{"path":"/etc/shadow"}'
+show llmagent tools call --role default file read --args "'{\"path\":\"/etc/shadow\"}'"
 llmagent tools call --policy "$policy" --role default --agent demo \
     file read --args '{"path":"/etc/shadow"}' | brief || true
 
 heading "4. Refused by the kernel: role ops may run bash, not read /etc/shadow"
-show llmagent tools call --role ops bash exec '{"command":"cat /etc/shadow"}'
+show llmagent tools call --role ops bash exec --args "'{\"command\":\"cat /etc/shadow\"}'"
 llmagent tools call --policy "$policy" --role ops --agent demo \
     bash exec --args '{"command":"cat /etc/shadow"}' | brief || true
 
