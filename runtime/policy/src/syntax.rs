@@ -7,12 +7,6 @@ use std::path::Path;
 use crate::error::{Location, PolicyError};
 use crate::span;
 
-/// Capability sections this version refuses: a role's "unknown field"
-/// message does not offer them as alternatives.
-const UNAVAILABLE: &[&str] = &[
-    "exec", "proc", "net", "systemd", "dbus", "udev", "inotify", "http",
-];
-
 /// `err` as a [`PolicyError::Syntax`] in `text`, read from `origin`.
 pub(crate) fn error(text: &str, origin: &Path, err: &toml::de::Error) -> PolicyError {
     let Some(offset) = err.span().map(|s| s.start) else {
@@ -64,8 +58,9 @@ fn reword(message: &str) -> String {
         .replace("missing field", "missing key")
 }
 
-/// `unknown field|variant `x`, expected …`, without the capabilities this
-/// version refuses, and with `did you mean` when one name is close.
+/// `unknown field|variant `x`, expected …`, without capabilities still
+/// planned ([`host_capabilities::PLANNED`]), and with `did you mean` when
+/// one name is close.
 fn unknown_name(message: &str) -> Option<String> {
     let (what, rest) = ["unknown field `", "unknown variant `"]
         .iter()
@@ -79,7 +74,7 @@ fn unknown_name(message: &str) -> Option<String> {
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|e| !UNAVAILABLE.contains(e))
+        .filter(|e| !host_capabilities::PLANNED.contains(e))
         .collect();
     let mut out = format!("{what} `{name}`");
     match expected.as_slice() {
@@ -151,7 +146,7 @@ mod tests {
             reword(
                 "unknown field `aprove`, expected one of `tools`, `approve`, `fs`, `exec`, `http`"
             ),
-            "unknown field `aprove`, expected one of `tools`, `approve`, `fs`; did you mean `approve`?"
+            "unknown field `aprove`, expected one of `tools`, `approve`, `fs`, `exec`, `http`; did you mean `approve`?"
         );
         assert_eq!(
             reword("unknown variant `xml`, expected one of `native`, `json`, `auto`"),
