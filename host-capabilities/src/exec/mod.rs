@@ -112,6 +112,7 @@ mod identity;
 mod limits;
 mod policy;
 mod run;
+mod server;
 #[cfg(test)]
 mod tests;
 mod tree;
@@ -126,4 +127,6 @@ pub fn containment() -> String {
     tree::mode().describe()
 }
 pub use identity::IdToml;
+pub use policy::resolve as resolve_program;
 pub use policy::{ArgsToml, ExecPolicy, ExecToml, Located, SAFE_PATH, UNIX_SOCKET_LIMIT};
+pub use server::{ServerProcess, spawn_server};

@@ -471,7 +471,7 @@ impl ExecPolicy {
 
 /// Resolves a program as written: a bare name on [`SAFE_PATH`], or an
 /// absolute path; canonical, a regular file with an execute bit.
-pub(crate) fn resolve(program: &str) -> Result<PathBuf, String> {
+pub fn resolve(program: &str) -> Result<PathBuf, String> {
     let candidate = if program.starts_with('/') {
         PathBuf::from(program)
     } else if program.is_empty() || program.contains('/') || program == "." || program == ".." {

@@ -170,7 +170,7 @@ pub(crate) fn run(mut job: Job) -> std::io::Result<Finished> {
 
 /// Installs the child's set-up, run after `fork` and before `exec`.
 #[allow(unsafe_code)]
-fn confine<F>(cmd: &mut Command, setup: F)
+pub(super) fn confine<F>(cmd: &mut Command, setup: F)
 where
     F: FnMut() -> std::io::Result<()> + Send + Sync + 'static,
 {
@@ -188,13 +188,13 @@ where
 
 /// What the child's set-up needs besides the limits, prepared before
 /// `fork`.
-struct Setup {
+pub(super) struct Setup {
     /// `cgroup.procs` of the call's cgroups, open for writing.
-    cgroups: Vec<RawFd>,
-    identity: Identity,
+    pub(super) cgroups: Vec<RawFd>,
+    pub(super) identity: Identity,
     /// llmagent's pid, to notice that it died before the death signal
     /// was armed.
-    parent: Pid,
+    pub(super) parent: Pid,
 }
 
 /// The child's set-up: into the call's cgroups (while it may still write
@@ -202,7 +202,7 @@ struct Setup {
 /// kill), the resource limits, the user and group with no capabilities
 /// and `no_new_privs`, death with llmagent, then Landlock, then the
 /// syscall filter.
-fn child_setup(
+pub(super) fn child_setup(
     setup: &Setup,
     limits: &ExecLimits,
     ruleset: Option<RulesetCreated>,
