@@ -17,6 +17,7 @@ use crate::Policy;
 use crate::agent::Agent;
 use crate::error::{Location, PolicyError};
 use crate::limits::Limits;
+use crate::mcp::McpServer;
 use crate::raw::{PolicyToml, RoleToml};
 use crate::role::{Role, ToolRef};
 use crate::selftest::PolicyTest;
@@ -245,11 +246,26 @@ fn compile_role(
     }
     let (prompt, prompt_file) = prompt(cx, &section, raw)?;
     let tools = tool_refs(cx, &section, "tools", &raw.tools, known)?;
-    let approve = tool_refs(cx, &section, "approve", &raw.approve, known)?;
+    let mut mcp = BTreeMap::new();
+    for (server_name, server) in in_file_order(&raw.mcp) {
+        let server = McpServer::compile(cx, role, server_name, server, known)?;
+        mcp.insert(server.name.clone(), server);
+    }
+    // `approve` may also name the role's MCP servers and their tools.
+    let mut known_here: Vec<&str> = known.to_vec();
+    known_here.extend(mcp.keys().map(String::as_str));
+    let approve = tool_refs(cx, &section, "approve", &raw.approve, &known_here)?;
     for (entry, raw_entry) in approve.iter().zip(&raw.approve) {
-        if !tools
-            .iter()
-            .any(|t| t.covers(&entry.tool, entry.action.as_deref()))
+        let by_server = mcp.get(&entry.tool).is_some_and(|s| {
+            entry
+                .action
+                .as_deref()
+                .is_none_or(|a| s.permits(a).is_some())
+        });
+        if !by_server
+            && !tools
+                .iter()
+                .any(|t| t.covers(&entry.tool, entry.action.as_deref()))
         {
             let whole = if entry.action.is_some() {
                 format!(" (or \"{}\")", entry.tool)
@@ -280,6 +296,7 @@ fn compile_role(
         approve,
         limits,
         grants: Arc::new(grants),
+        mcp,
     })
 }
 

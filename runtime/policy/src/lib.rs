@@ -31,6 +31,11 @@
 //! read = ["/var/log/**"]
 //! write = ["/tmp/llmagent/**"]
 //!
+//! [roles.ops.mcp.notes]           # an external MCP server; its tools are `notes.<tool>`
+//! command = ["/usr/bin/python3", "/srv/notes/server.py"]  # or url = "http://127.0.0.1:9000/mcp"
+//! env = ["LANG"]                  # command only: variables passed on (token_env = "VAR" for url)
+//! tools = ["search", "note_*"]    # required: globs over the server's tools, the grant
+//!
 //! [agents.helper]
 //! role = "ops"                    # required; a role of this file
 //! model = "llama3.2"              # optional
@@ -101,6 +106,7 @@ mod compile;
 mod error;
 mod events;
 mod limits;
+mod mcp;
 mod raw;
 mod redact;
 mod role;
@@ -123,6 +129,7 @@ pub use error::{Location, PolicyError};
 pub use events::{Durability, EventsSettings, OnAuditFailure};
 pub use host_capabilities::{CAPABILITIES, Grants, PLANNED, Ruling, Verdict};
 pub use limits::Limits;
+pub use mcp::{McpServer, McpTransport};
 pub use redact::{Pattern, RedactRules};
 pub use role::{Role, ToolRef};
 pub use selftest::{PolicyTest, TestFailure};

@@ -85,6 +85,10 @@ macro_rules! role_toml {
             pub max_output_bytes: Option<Spanned<i64>>,
             pub max_steps: Option<Spanned<i64>>,
 
+            /// `[roles.R.mcp.NAME]`: external MCP servers (`crate::mcp`).
+            #[serde(default)]
+            pub mcp: BTreeMap<Spanned<String>, crate::mcp::McpServerToml>,
+
             $(pub $name: Option<Spanned<<$ty as Capability>::Toml>>,)*
         }
     };

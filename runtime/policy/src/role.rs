@@ -5,6 +5,7 @@
 //! needs a human's yes if an entry of `approve` covers it too. Decisions
 //! are ordered ([`Verdict`]) and the strictest matching rule wins.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use host_capabilities::{Grants, Ruling};
 
 use crate::limits::Limits;
+use crate::mcp::McpServer;
 
 /// One role, compiled: its prompt, the tools it may call, and the
 /// capabilities those tools get.
@@ -32,6 +34,9 @@ pub struct Role {
     pub limits: Limits,
     /// The compiled capability sections, shared by every call.
     pub grants: Arc<Grants>,
+    /// External MCP servers (`[roles.R.mcp.NAME]`), by name: each is a
+    /// tool whose actions are the server's tools its `tools` globs match.
+    pub mcp: BTreeMap<String, McpServer>,
 }
 
 /// A `tools` or `approve` entry: a whole tool, or one of its actions.
@@ -91,6 +96,9 @@ impl Role {
     /// strictest wins, and among equals the first in the file.
     pub fn decide(&self, tool: &str, action: &str) -> Ruling {
         let asked = (!action.is_empty()).then_some(action);
+        if let Some(server) = self.mcp.get(tool) {
+            return self.decide_mcp(server, tool, asked);
+        }
         let allowed = self
             .tools
             .iter()
@@ -104,6 +112,29 @@ impl Role {
             return Ruling::deny(format!("add \"{wanted}\" to [roles.{}].tools", self.name));
         };
         let allow = Ruling::allow(format!("[roles.{}].tools \"{allowed}\"", self.name));
+        let approvals = self
+            .approve
+            .iter()
+            .filter(|r| r.covers(tool, asked))
+            .map(|r| Ruling::Approve {
+                rule: format!("[roles.{}].approve \"{r}\"", self.name),
+            });
+        Ruling::strictest_or_deny(std::iter::once(allow).chain(approvals), String::new)
+    }
+
+    /// [`Role::decide`] for a tool of an MCP server: its `tools` globs are
+    /// the allow, `approve` entries as for any tool.
+    fn decide_mcp(&self, server: &McpServer, tool: &str, asked: Option<&str>) -> Ruling {
+        let Some(action) = asked else {
+            return Ruling::deny(format!(
+                "name one of the server's tools; {} lists those the role may use",
+                server.key("tools")
+            ));
+        };
+        let Some(glob) = server.permits(action) else {
+            return Ruling::deny(format!("add \"{action}\" to {}", server.key("tools")));
+        };
+        let allow = Ruling::allow(format!("{} \"{glob}\"", server.key("tools")));
         let approvals = self
             .approve
             .iter()
@@ -141,6 +172,7 @@ impl Role {
             ),
         ];
         groups.extend(self.grants.summaries());
+        groups.push(("mcp", self.mcp.values().map(McpServer::summary).collect()));
         groups
     }
 }
@@ -163,6 +195,7 @@ mod tests {
             approve: refs(approve),
             limits: Limits::default(),
             grants: Arc::new(Grants::none("ops")),
+            mcp: BTreeMap::new(),
         }
     }
 

@@ -297,6 +297,7 @@ fn summary_lists_what_a_role_can_do() {
             ("udev", lines(&[])),
             ("http", lines(&[])),
             ("net", lines(&[])),
+            ("mcp", lines(&[])),
         ]
     );
 }
@@ -336,4 +337,70 @@ fn a_grant_through_a_symlink_a_role_can_write_is_refused() {
             "read {r}/t/in/** ({r}/t/in resolves to {r}/elsewhere)"
         )]
     );
+}
+
+#[test]
+fn mcp_servers_are_granted_by_their_tools_globs_and_approve_works_for_them() {
+    let p = parse(
+        "version = 1\n[roles.ops]\ntools = [\"crypto\"]\napprove = [\"notes.add\"]\n\
+         [roles.ops.mcp.notes]\ncommand = [\"/bin/sh\", \"-c\", \"true\"]\ntools = [\"add\", \"note_*\"]\n\
+         [roles.ops.mcp.wiki]\nurl = \"http://127.0.0.1:9/mcp\"\ntoken_env = \"WIKI_TOKEN\"\ntools = [\"*\"]\n",
+    )
+    .unwrap();
+    let role = p.role("ops").unwrap();
+    assert_eq!(
+        role.decide("notes", "note_read"),
+        Ruling::allow("[roles.ops.mcp.notes].tools \"note_*\"")
+    );
+    assert_eq!(
+        role.decide("notes", "add"),
+        Ruling::Approve {
+            rule: "[roles.ops].approve \"notes.add\"".into()
+        }
+    );
+    assert_eq!(
+        role.decide("notes", "secret"),
+        Ruling::deny("add \"secret\" to [roles.ops.mcp.notes].tools")
+    );
+    assert_eq!(
+        role.summary().last().cloned(),
+        Some((
+            "mcp",
+            vec![
+                "notes: command /bin/sh -c true; tools add, note_*".to_owned(),
+                "wiki: url http://127.0.0.1:9/mcp (token from $WIKI_TOKEN); tools *".to_owned(),
+            ]
+        ))
+    );
+    for (bad, message) in [
+        (
+            "[roles.ops.mcp.x]\ntools = [\"*\"]\n",
+            "neither command nor url is set",
+        ),
+        (
+            "[roles.ops.mcp.x]\ncommand = [\"/bin/sh\"]\nurl = \"http://h/\"\ntools = [\"*\"]\n",
+            "both command and url are set",
+        ),
+        (
+            "[roles.ops.mcp.x]\nurl = \"ftp://h/\"\ntools = [\"*\"]\n",
+            "is not an http:// or https:// URL",
+        ),
+        (
+            "[roles.ops.mcp.x]\nurl = \"http://h/\"\ntoken_env = \"secret value\"\ntools = [\"*\"]\n",
+            "is not an environment variable name",
+        ),
+        (
+            "[roles.ops.mcp.crypto]\nurl = \"http://h/\"\ntools = [\"*\"]\n",
+            "is already a tool's name",
+        ),
+        (
+            "[roles.ops.mcp.x]\nurl = \"http://h/\"\ntools = []\n",
+            "empty, so no tool of this server could be used",
+        ),
+    ] {
+        let err = parse(&format!("version = 1\n[roles.ops]\n{bad}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{bad}: {err}");
+    }
 }
