@@ -44,6 +44,13 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
         ),
+        (
+            "llmagent_mcp_python",
+            mcp_venv().is_some_and(|v| {
+                runs_with(&v.join("bin/python"), &["-c", "import mcp.server.mcpserver"])
+            }),
+            "the MCP Python SDK in a venv ($LLMAGENT_VENV, else ~/.cache/llmagent/venv; scripts/setup.sh makes it)",
+        ),
     ]
 }
 
@@ -58,6 +65,15 @@ pub fn emit_facilities() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=LLMAGENT_VENV");
+    // The venv's config once it exists; before, the directory it will be
+    // made in (so that making it re-probes).
+    if let Some(venv) = mcp_venv() {
+        let watched = [venv.join("pyvenv.cfg"), venv.join("..")];
+        if let Some(p) = watched.iter().find(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
+    }
     for (name, found, what) in facilities() {
         println!("cargo:rustc-check-cfg=cfg({name})");
         if found {
@@ -66,6 +82,26 @@ pub fn emit_facilities() {
             println!("cargo:warning=this machine lacks {what}: the tests that need it are skipped");
         }
     }
+}
+
+/// Where the tests' Python venv with the MCP SDK lives: `$LLMAGENT_VENV`,
+/// else `~/.cache/llmagent/venv` (what `scripts/setup.sh` makes).
+fn mcp_venv() -> Option<std::path::PathBuf> {
+    if let Some(v) = std::env::var_os("LLMAGENT_VENV").filter(|v| !v.is_empty()) {
+        return Some(v.into());
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| std::path::PathBuf::from(h).join(".cache/llmagent/venv"))
+}
+
+fn runs_with(program: &std::path::Path, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn runs(program: &str, arg: &str) -> bool {

@@ -5,4 +5,5 @@
 pub mod components;
 pub mod dns_server;
 pub mod model_server;
+pub mod python_mcp;
 pub mod web_server;

@@ -16,6 +16,7 @@ mod fs;
 mod harness;
 mod http;
 mod inotify;
+mod mcp;
 mod net;
 mod proc;
 mod registry;

@@ -3,6 +3,7 @@
 mod doctor_cmd;
 mod events_cmd;
 mod load;
+mod mcp_cmd;
 mod policy_cmd;
 mod repl;
 mod run_cmd;
@@ -78,6 +79,8 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Show an agent's conversation as rebuilt from the event log.
     History(events_cmd::HistoryArgs),
+    /// Serve a role's tools to MCP clients (stdio, or streamable HTTP).
+    Mcp(mcp_cmd::McpArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +221,7 @@ fn main() -> ExitCode {
             Command::Events(args) => events_cmd::events(args, cli.events.as_deref()).await,
             Command::History(args) => events_cmd::history(args, cli.events.as_deref()),
             Command::Doctor(args) => doctor_cmd::doctor(&args),
+            Command::Mcp(args) => mcp_cmd::run(args, cli.events.as_deref()).await,
         }
     });
     ExitCode::from(code)

@@ -27,6 +27,7 @@ mod cache;
 mod capture;
 mod engine;
 mod error;
+mod mcp;
 mod outcome;
 mod reason;
 mod record;
@@ -53,6 +54,7 @@ pub fn default_cache_dir() -> Option<std::path::PathBuf> {
 }
 pub use engine::EPOCH_TICK;
 pub use error::RuntimeError;
+pub use mcp::{McpAttach, McpService};
 pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess, envelope};
 pub use reason::Reason;
 pub use registry::{ActionInfo, ToolInfo, ToolOrigin};

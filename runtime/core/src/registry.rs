@@ -41,6 +41,8 @@ pub enum ToolOrigin {
     Builtin,
     /// A `[tools.NAME]` file.
     File(PathBuf),
+    /// A role's MCP server (`[roles.R.mcp.NAME]`): its command or URL.
+    Mcp(String),
 }
 
 impl std::fmt::Display for ToolOrigin {
@@ -48,6 +50,7 @@ impl std::fmt::Display for ToolOrigin {
         match self {
             ToolOrigin::Builtin => write!(f, "built-in"),
             ToolOrigin::File(p) => write!(f, "{}", p.display()),
+            ToolOrigin::Mcp(s) => write!(f, "mcp {s}"),
         }
     }
 }

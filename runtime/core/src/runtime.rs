@@ -13,6 +13,8 @@ use llmagent_policy::{OnAuditFailure, Policy, Role, Ruling};
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::{MAX_CONCURRENT_CALLS, SandboxEngine};
 use crate::error::RuntimeError;
+use crate::mcp::McpAttach;
+use crate::mcp::client::{McpClients, Server};
 use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
 use crate::reason::Reason;
 use crate::record::{self, EventSink, Tee};
@@ -92,6 +94,8 @@ struct Inner {
     slots: CallSlots,
     /// Every agent's inotify watches (host state that outlives calls).
     watches: Arc<Watches>,
+    /// The roles' external MCP servers (`[roles.R.mcp.NAME]`).
+    mcp: McpClients,
 }
 
 /// Calls running now, against how many may: a call takes a slot before
@@ -168,6 +172,10 @@ impl Runtime {
             )),
             None => options.sink,
         };
+        let mcp = McpClients::new(
+            &policy,
+            options.events.as_ref().map(|e| e.with_source("mcp")),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
@@ -181,6 +189,7 @@ impl Runtime {
                     max: options.max_concurrent_calls.clamp(1, MAX_CONCURRENT_CALLS),
                 },
                 watches: Arc::new(Watches::new()),
+                mcp,
             }),
         })
     }
@@ -219,6 +228,42 @@ impl Runtime {
             .unavailable
             .iter()
             .map(|(name, e)| (name.as_str(), e))
+    }
+
+    /// Connects every role's MCP servers (`[roles.R.mcp.NAME]`) and reads
+    /// their tool lists, so that [`Runtime::tools_for`] offers them; a
+    /// server that cannot be reached is reported and tried again on its
+    /// next call. Calls to MCP servers run on the async runtime this is
+    /// called on.
+    pub async fn attach_mcp(&self) -> Vec<McpAttach> {
+        self.inner.mcp.adopt_runtime();
+        let mut report = Vec::new();
+        for (role, server) in self.inner.mcp.all() {
+            let tools = server
+                .refresh()
+                .await
+                .map(|info| info.actions.into_iter().map(|a| a.name).collect());
+            report.push(McpAttach {
+                role: role.to_owned(),
+                server: server.name().to_owned(),
+                tools,
+            });
+        }
+        report
+    }
+
+    /// The tools a role can reach: every component, then its MCP servers
+    /// as last listed (see [`Runtime::attach_mcp`]).
+    pub fn tools_for(&self, role: &str) -> Vec<ToolInfo> {
+        let mut tools: Vec<ToolInfo> = self.tools().cloned().collect();
+        tools.extend(
+            self.inner
+                .mcp
+                .all()
+                .filter(|(r, _)| *r == role)
+                .filter_map(|(_, s)| s.cached()),
+        );
+        tools
     }
 
     /// One tool.
@@ -309,41 +354,14 @@ impl Runtime {
         let inner = &self.inner;
         let request = &call.request;
         let role = inner.policy.role(&request.role)?;
-        if let Some(why) = inner.unavailable.get(&request.tool) {
-            return Ok(CallOutcome::refused(
-                ToolFailure::new(
-                    Reason::InvalidTool,
-                    format!("the `{}` tool could not be loaded: {why}", request.tool),
-                )
-                .suggestion("use another tool; the operator must fix the component (`llmagent policy check` names the problem)"),
-                None,
-            ));
-        }
-        let Some(tool) = inner.tools.get(&request.tool) else {
-            let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
-            return Ok(CallOutcome::refused(
-                ToolFailure::new(
-                    Reason::InvalidTool,
-                    format!("there is no tool named `{}`", request.tool),
-                )
-                .suggestion(format!("use one of: {}", known.join(", "))),
-                None,
-            ));
+        let server = inner.mcp.get(&role.name, &request.tool);
+        let tool = match server {
+            Some(_) => None,
+            None => match self.component(request) {
+                Ok(tool) => Some(tool),
+                Err(refused) => return Ok(refused),
+            },
         };
-        if tool.info.action(&request.action).is_none() {
-            return Ok(CallOutcome::refused(
-                ToolFailure::new(
-                    Reason::UnknownCommand,
-                    format!(
-                        "the {} tool has no action `{}`",
-                        request.tool, request.action
-                    ),
-                )
-                .field("action")
-                .suggestion(format!("use one of: {}", tool.info.action_names())),
-                None,
-            ));
-        }
         let decision = call.ruling.clone();
         // The audit log fails closed: the decision is the call's first
         // event, and a call the log cannot show does not run.
@@ -391,6 +409,64 @@ impl Runtime {
             }
             Ruling::Approve { .. } | Ruling::Allow { .. } => {}
         }
+        match (tool, server) {
+            (Some(tool), _) => Ok(self.invoke(tool, role, request, decision)),
+            (None, Some(server)) => Ok(self.invoke_mcp(server, role, request, decision)),
+            (None, None) => Err(RuntimeError::Engine("a call with no tool".into())),
+        }
+    }
+
+    /// The component a call names, or the refusal when there is none (or
+    /// it has no such action).
+    fn component(&self, request: &CallRequest) -> Result<&LoadedTool, CallOutcome> {
+        let inner = &self.inner;
+        if let Some(why) = inner.unavailable.get(&request.tool) {
+            return Err(CallOutcome::refused(
+                ToolFailure::new(
+                    Reason::InvalidTool,
+                    format!("the `{}` tool could not be loaded: {why}", request.tool),
+                )
+                .suggestion("use another tool; the operator must fix the component (`llmagent policy check` names the problem)"),
+                None,
+            ));
+        }
+        let Some(tool) = inner.tools.get(&request.tool) else {
+            let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
+            return Err(CallOutcome::refused(
+                ToolFailure::new(
+                    Reason::InvalidTool,
+                    format!("there is no tool named `{}`", request.tool),
+                )
+                .suggestion(format!("use one of: {}", known.join(", "))),
+                None,
+            ));
+        };
+        if tool.info.action(&request.action).is_none() {
+            return Err(CallOutcome::refused(
+                ToolFailure::new(
+                    Reason::UnknownCommand,
+                    format!(
+                        "the {} tool has no action `{}`",
+                        request.tool, request.action
+                    ),
+                )
+                .field("action")
+                .suggestion(format!("use one of: {}", tool.info.action_names())),
+                None,
+            ));
+        }
+        Ok(tool)
+    }
+
+    /// Runs a decided, allowed call of a component in the sandbox.
+    fn invoke(
+        &self,
+        tool: &LoadedTool,
+        role: &Role,
+        request: &CallRequest,
+        decision: Ruling,
+    ) -> CallOutcome {
+        let inner = &self.inner;
         let sink = Arc::new(record::CallSink::new(
             Arc::clone(&inner.sink),
             request.secrets.clone(),
@@ -406,7 +482,7 @@ impl Runtime {
                 ),
             )
             .suggestion("retry when fewer calls are running");
-            return Ok(CallOutcome::refused(failure, Some(decision)));
+            return CallOutcome::refused(failure, Some(decision));
         };
         // Watches outlive the call and belong to the agent making it (none
         // for a call outside an agent, such as `llmagent tools call`).
@@ -424,14 +500,58 @@ impl Runtime {
         if let Some(events) = &inner.events {
             sink.finish(events, request);
         }
-        Ok(CallOutcome {
+        CallOutcome {
             result: raw.result,
             decision: Some(decision),
             duration: raw.duration,
             stdout: raw.stdout.0,
             stderr: raw.stderr.0,
             stdio_truncated: raw.stdout.1 || raw.stderr.1,
-        })
+        }
+    }
+
+    /// Sends a decided, allowed call to a role's MCP server, bounded by
+    /// the role's timeout and output cap. Runs on the async runtime the
+    /// servers were attached on (this thread blocks on it, as a
+    /// component's call blocks on the sandbox).
+    fn invoke_mcp(
+        &self,
+        server: &Server,
+        role: &Role,
+        request: &CallRequest,
+        decision: Ruling,
+    ) -> CallOutcome {
+        let limits = limits_of(role);
+        let Some(handle) = self.inner.mcp.handle() else {
+            return CallOutcome::refused(
+                ToolFailure::new(
+                    Reason::RuntimeError,
+                    format!(
+                        "MCP server `{}` needs an async runtime; none was running when the runtime was made",
+                        request.tool
+                    ),
+                ),
+                Some(decision),
+            );
+        };
+        let work = server.call(
+            &request.action,
+            &request.args_json,
+            limits.timeout,
+            limits.max_output_bytes,
+        );
+        let (mut result, duration) = handle.block_on(work);
+        if let Err(f) = &mut result {
+            f.message = request.secrets.scrub(&f.message);
+        }
+        CallOutcome {
+            result,
+            decision: Some(decision),
+            duration,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdio_truncated: false,
+        }
     }
 }
 
@@ -453,7 +573,8 @@ fn check_role_actions(
         let Some(action) = &grant.action else {
             continue;
         };
-        if unavailable.contains_key(&grant.tool) {
+        // A role's MCP servers are checked when they list their tools.
+        if unavailable.contains_key(&grant.tool) || role.mcp.contains_key(&grant.tool) {
             continue;
         }
         let Some(tool) = tools.get(&grant.tool) else {

@@ -296,6 +296,16 @@ fn with_attempts(mut error: LlmError, count: u32) -> LlmError {
     error
 }
 
+/// An HTTP client builder with the TLS set-up the model client uses
+/// (rustls on `ring`, the OS trust store), for other clients of the
+/// runtime (MCP servers reached by URL).
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder, String> {
+    let tls = tls_config().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(USER_AGENT))
+}
+
 /// rustls on the `ring` provider, verifying against the OS trust store,
 /// HTTP/1.1 only.
 fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {

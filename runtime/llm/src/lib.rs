@@ -25,7 +25,7 @@ mod sse;
 mod stream;
 mod types;
 
-pub use client::OpenAiClient;
+pub use client::{OpenAiClient, http_client_builder};
 pub use config::{
     ClientConfig, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_MAX, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_MAX_REPLY_BYTES, DEFAULT_MAX_RETRIES,

@@ -29,13 +29,13 @@
 //! one reply (`max_calls_per_reply`).
 
 mod approval;
-mod bounds;
+pub(crate) mod bounds;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod history;
 mod lock;
 mod prompt;
-mod protocol;
+pub(crate) mod protocol;
 mod secrets;
 mod settings;
 mod turn;
@@ -164,9 +164,10 @@ impl Agent {
             Some(ev) => Some(AgentLock::acquire(ev.store().path(), &settings.name)?),
             None => None,
         };
-        let offered = protocol::offered(runtime.tools(), |tool, action| {
-            role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
-        });
+        let offered =
+            protocol::offered(runtime.tools_for(&settings.role).iter(), |tool, action| {
+                role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
+            });
         let names = FunctionNames::new(&offered);
         let secret_inputs = secrets::secret_inputs(&offered);
         let redactor = Redactor::new(&runtime.policy().redact);

@@ -129,7 +129,7 @@ pub(crate) fn tool_defs(offered: &[Offered], names: &FunctionNames) -> Vec<ToolD
 
 /// An action's argument schema as an object schema (what function calling
 /// and the constrained protocol need), whatever the tool declared.
-fn object_schema(schema: &Value) -> Value {
+pub(crate) fn object_schema(schema: &Value) -> Value {
     match schema {
         Value::Object(m) if m.get("type").and_then(Value::as_str) == Some("object") => {
             schema.clone()
