@@ -2,7 +2,8 @@
 # Installs what building and testing llmagent needs on a fresh Debian
 # machine: the wasm32-wasip2 Rust target (tools are WebAssembly components)
 # dbus-daemon (the systemd and dbus tests run a private bus), python3 (the
-# exec attacks: sockets, a fork bomb), and libudev-dev with pkg-config (the
+# exec attacks: sockets, a fork bomb; and a venv with the MCP Python SDK for
+# the MCP tests), and libudev-dev with pkg-config (the
 # udev capability links libudev). Idempotent and quiet
 # when everything is already there.
 set -euo pipefail
@@ -22,6 +23,9 @@ command -v python3 >/dev/null || missing+=(python3)
 # The udev capability links libudev (the `udev` crate finds it with pkg-config).
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists libudev 2>/dev/null || missing+=(libudev-dev)
+# The MCP tests' third-party peer: the official MCP Python SDK, in a venv
+# (Debian's python3 makes venvs only with python3-venv).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then
@@ -35,4 +39,14 @@ if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The MCP Python SDK for the MCP tests (build/facilities.rs finds it here,
+# or at $LLMAGENT_VENV): `mcp` from PyPI, pinned to the major version the
+# tests are written for.
+venv="${LLMAGENT_VENV:-$HOME/.cache/llmagent/venv}"
+if ! "$venv/bin/python" -c 'import mcp.server.mcpserver' >/dev/null 2>&1; then
+    echo "setup: installing the MCP Python SDK into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2,<3'
 fi
