@@ -202,9 +202,14 @@ fn main() {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_owned))
         .unwrap_or_default();
+    let build = if cfg!(debug_assertions) {
+        "a test-profile build (our crates unoptimised, dependencies at opt-level 2), run as `target/debug/deps/mcp-* --bench`: slower than `cargo bench`'s"
+    } else {
+        "`cargo bench`'s optimised build"
+    };
     let mut out = String::from("## MCP (`cargo bench -p llmagent --bench mcp`)\n\n");
     out.push_str(&format!(
-        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice). Machine: {}; 1-min load average {load} at the end of the run.\n\n",
+        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice); {build}. Machine: {}; 1-min load average {load} at the end of the run.\n\n",
         2 * CALLS,
         report::machine()
     ));

@@ -325,7 +325,7 @@ async fn mcp_stdio_approval_asks_by_elicitation_or_answers_approval_required() {
         json!({"data": "hi", "encoding": "base64"}),
     )
     .await;
-    assert_eq!(answer(&approved).0, false, "{:?}", answer(&approved));
+    assert!(!answer(&approved).0, "{:?}", answer(&approved));
     assert_eq!(answer(&approved).1["status"], "ok");
     let dir3 = Dir::new(POLICY);
     let no = Client {
@@ -665,7 +665,7 @@ tools = ["add", "echo"]
         offered.contains(&"notes-add") && offered.contains(&"notes-echo"),
         "{offered:?}"
     );
-    assert!(!offered.iter().any(|n| *n == "notes-secret"), "{offered:?}");
+    assert!(!offered.contains(&"notes-secret"), "{offered:?}");
     let events = dir.recorded();
     let invocation = events
         .iter()

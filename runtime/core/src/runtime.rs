@@ -359,7 +359,7 @@ impl Runtime {
             Some(_) => None,
             None => match self.component(request) {
                 Ok(tool) => Some(tool),
-                Err(refused) => return Ok(refused),
+                Err(refused) => return Ok(*refused),
             },
         };
         let decision = call.ruling.clone();
@@ -418,31 +418,31 @@ impl Runtime {
 
     /// The component a call names, or the refusal when there is none (or
     /// it has no such action).
-    fn component(&self, request: &CallRequest) -> Result<&LoadedTool, CallOutcome> {
+    fn component(&self, request: &CallRequest) -> Result<&LoadedTool, Box<CallOutcome>> {
         let inner = &self.inner;
         if let Some(why) = inner.unavailable.get(&request.tool) {
-            return Err(CallOutcome::refused(
+            return Err(Box::new(CallOutcome::refused(
                 ToolFailure::new(
                     Reason::InvalidTool,
                     format!("the `{}` tool could not be loaded: {why}", request.tool),
                 )
                 .suggestion("use another tool; the operator must fix the component (`llmagent policy check` names the problem)"),
                 None,
-            ));
+            )));
         }
         let Some(tool) = inner.tools.get(&request.tool) else {
             let known: Vec<&str> = inner.tools.keys().map(String::as_str).collect();
-            return Err(CallOutcome::refused(
+            return Err(Box::new(CallOutcome::refused(
                 ToolFailure::new(
                     Reason::InvalidTool,
                     format!("there is no tool named `{}`", request.tool),
                 )
                 .suggestion(format!("use one of: {}", known.join(", "))),
                 None,
-            ));
+            )));
         };
         if tool.info.action(&request.action).is_none() {
-            return Err(CallOutcome::refused(
+            return Err(Box::new(CallOutcome::refused(
                 ToolFailure::new(
                     Reason::UnknownCommand,
                     format!(
@@ -453,7 +453,7 @@ impl Runtime {
                 .field("action")
                 .suggestion(format!("use one of: {}", tool.info.action_names())),
                 None,
-            ));
+            )));
         }
         Ok(tool)
     }
