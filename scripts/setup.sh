@@ -22,6 +22,10 @@ command -v python3 >/dev/null || missing+=(python3)
 # The udev capability links libudev (the `udev` crate finds it with pkg-config).
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists libudev 2>/dev/null || missing+=(libudev-dev)
+# The web view of `llmagent serve` is tested in headless Chromium; the
+# API tests (schemathesis, Playwright) run from a venv made below.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then
@@ -35,4 +39,14 @@ if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# schemathesis (the property-based test of the service's OpenAPI document)
+# and Playwright (drives Debian's chromium; its own browser download is not
+# used) for the `serve` tests, in a venv of their own.
+venv="${HOME}/.cache/llmagent/venv-serve"
+if ! "$venv/bin/python" -c 'import schemathesis, playwright' 2>/dev/null; then
+    echo "setup: installing schemathesis and playwright into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q schemathesis playwright
 fi
