@@ -211,10 +211,7 @@ fn body_of(raw: &[u8]) -> (u16, Vec<u8>) {
         return (status, rest.to_vec());
     }
     let mut body = Vec::new();
-    loop {
-        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
         let size =
             usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {

@@ -488,14 +488,10 @@ impl Supervisor {
         let (done, mut stop) = tokio::sync::oneshot::channel::<()>();
         let name = name.to_owned();
         let task = tokio::spawn(async move {
-            let mine = |d: &Delivery| match d {
-                Delivery::Event(e) => e.agent.as_deref() == Some(name.as_str()),
-                Delivery::Lagged(_) => false,
-            };
             loop {
                 tokio::select! {
                     d = sub.recv() => match d {
-                        Some(Delivery::Event(e)) if mine(&Delivery::Event(Arc::clone(&e))) => {
+                        Some(Delivery::Event(e)) if e.agent.as_deref() == Some(name.as_str()) => {
                             let _ = tx.send(e);
                         }
                         Some(_) => {}
