@@ -40,6 +40,16 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
             "an ICMP socket (net.ipv4.ping_group_range or CAP_NET_RAW)",
         ),
         (
+            "llmagent_chromium",
+            std::path::Path::new("/usr/bin/chromium").exists() && venv_has("playwright"),
+            "Debian's chromium and Playwright in ~/.cache/llmagent/venv-serve (scripts/setup.sh)",
+        ),
+        (
+            "llmagent_schemathesis",
+            venv_has("schemathesis"),
+            "schemathesis in ~/.cache/llmagent/venv-serve (scripts/setup.sh)",
+        ),
+        (
             "llmagent_systemd",
             std::path::Path::new("/run/systemd/system").exists(),
             "systemd as PID 1",
@@ -59,10 +69,18 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
 pub fn emit_facilities() {
     // Only paths that exist: cargo treats a missing one as always changed,
     // which would rebuild the crate on every build.
-    for path in ["/run/systemd/system", "/usr/bin/python3", "/usr/bin/dbus-daemon"] {
+    for path in [
+        "/run/systemd/system",
+        "/usr/bin/python3",
+        "/usr/bin/dbus-daemon",
+        "/usr/bin/chromium",
+    ] {
         if std::path::Path::new(path).exists() {
             println!("cargo:rerun-if-changed={path}");
         }
+    }
+    if let Some(py) = serve_venv_python().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", py.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LLMAGENT_VENV");
@@ -102,6 +120,24 @@ fn runs_with(program: &std::path::Path, args: &[&str]) -> bool {
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The python of the `serve` tests' venv (schemathesis, Playwright).
+fn serve_venv_python() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    Some(std::path::Path::new(&home).join(".cache/llmagent/venv-serve/bin/python"))
+}
+
+/// Whether that venv can import `module`.
+fn venv_has(module: &str) -> bool {
+    serve_venv_python().is_some_and(|py| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 fn runs(program: &str, arg: &str) -> bool {

@@ -23,9 +23,12 @@ command -v python3 >/dev/null || missing+=(python3)
 # The udev capability links libudev (the `udev` crate finds it with pkg-config).
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists libudev 2>/dev/null || missing+=(libudev-dev)
-# The MCP tests' third-party peer: the official MCP Python SDK, in a venv
+# The MCP tests' third-party peer (the official MCP Python SDK) and the
+# serve tests' schemathesis and Playwright run from venvs made below
 # (Debian's python3 makes venvs only with python3-venv).
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# The web view of `llmagent serve` is tested in headless Chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then
@@ -49,4 +52,14 @@ if ! "$venv/bin/python" -c 'import mcp.server.mcpserver' >/dev/null 2>&1; then
     echo "setup: installing the MCP Python SDK into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2,<3'
+fi
+
+# schemathesis (the property-based test of the service's OpenAPI document)
+# and Playwright (drives Debian's chromium; its own browser download is not
+# used) for the `serve` tests, in a venv of their own.
+venv="${HOME}/.cache/llmagent/venv-serve"
+if ! "$venv/bin/python" -c 'import schemathesis, playwright' 2>/dev/null; then
+    echo "setup: installing schemathesis and playwright into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q schemathesis playwright
 fi

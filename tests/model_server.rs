@@ -250,7 +250,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         shared.arrived.notify_all();
         if is_completion {
             let next = script.queue.pop_front();
+            let body = script
+                .requests
+                .last()
+                .map(|r| r.body.clone())
+                .unwrap_or_default();
             next.unwrap_or_else(|| script.always.clone())
+                .for_request(&body)
         } else {
             Reply::status(404, &not_found)
         }
@@ -290,6 +296,11 @@ async fn respond(mut reply: Reply) -> Response {
             } => build(status, &content_type, Body::from(body)),
             Reply::Sse { events, done, cut } => sse(events, done, cut),
             Reply::Hang => std::future::pending::<Response>().await,
+            // Resolved per request before it gets here.
+            Reply::ToolTurn { answer, .. } => {
+                reply = Reply::text(&answer);
+                continue;
+            }
         };
     }
 }

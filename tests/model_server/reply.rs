@@ -38,6 +38,16 @@ pub enum Reply {
     },
     /// Never answers (until the server is dropped).
     Hang,
+    /// Answers each conversation on its own, so that many agents can share
+    /// one server: `calls` (as [`Reply::tool_calls`]) when the request's
+    /// last message is not a tool result, else `answer` (as
+    /// [`Reply::text`]). One tool round-trip per prompt.
+    ToolTurn {
+        /// `(id, name, arguments)` of the calls.
+        calls: Vec<(String, String, String)>,
+        /// The final answer.
+        answer: String,
+    },
     /// Waits, then answers.
     Delay(Duration, Box<Reply>),
 }
@@ -68,6 +78,38 @@ impl Reply {
             json!({"role": "assistant", "content": null, "tool_calls": calls}),
             "tool_calls",
         )
+    }
+
+    /// A [`Reply::ToolTurn`] of one call.
+    pub fn tool_turn(call: (&str, &str, &str), answer: &str) -> Reply {
+        Reply::ToolTurn {
+            calls: vec![(call.0.into(), call.1.into(), call.2.into())],
+            answer: answer.into(),
+        }
+    }
+
+    /// What a [`Reply::ToolTurn`] answers to a request whose body is
+    /// `body`; any other reply as it is.
+    pub(crate) fn for_request(self, body: &Value) -> Reply {
+        match self {
+            Reply::ToolTurn { calls, answer } => {
+                let after_tool = body["messages"]
+                    .as_array()
+                    .and_then(|m| m.last())
+                    .is_some_and(|m| m["role"] == "tool");
+                if after_tool {
+                    Reply::text(&answer)
+                } else {
+                    let calls: Vec<(&str, &str, &str)> = calls
+                        .iter()
+                        .map(|(i, n, a)| (i.as_str(), n.as_str(), a.as_str()))
+                        .collect();
+                    Reply::tool_calls(&calls)
+                }
+            }
+            Reply::Delay(wait, inner) => Reply::Delay(wait, Box::new(inner.for_request(body))),
+            other => other,
+        }
     }
 
     /// `status` with `{"error":{"message":…}}`.

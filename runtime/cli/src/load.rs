@@ -117,3 +117,69 @@ pub(crate) fn event_store(
         exit::RUNTIME
     })
 }
+
+/// The event store, or the service that owns it.
+pub(crate) enum StoreAccess {
+    /// This process owns the store.
+    Store(llmagent_events::EventStore),
+    /// `llmagent serve` owns it: go through its API at this socket.
+    Service(PathBuf),
+}
+
+/// Opens the event store as its owner; when a service owns it, its
+/// socket instead. Any other owner (e.g. `llmagent events --follow`) is
+/// refused with a message naming it: reading an agent's conversation
+/// needs the store, and an agent must not start without it.
+pub(crate) fn store_or_service(
+    flag: Option<&Path>,
+    durability: Durability,
+) -> Result<StoreAccess, u8> {
+    let path = events_path(flag)?;
+    let mut config = llmagent_events::StoreConfig::new(&path);
+    config.durability = match DURABILITY_FLAG.get().copied().unwrap_or(durability) {
+        Durability::Sync => llmagent_events::Durability::Sync,
+        Durability::Group => llmagent_events::Durability::default(),
+    };
+    match llmagent_events::EventStore::open(config) {
+        Ok(store) => Ok(StoreAccess::Store(store)),
+        Err(llmagent_events::EventsError::Locked { holder, .. }) => {
+            match crate::client::service_of_store(&path, holder) {
+                Some(socket) => Ok(StoreAccess::Service(socket)),
+                None => {
+                    let who = holder.map_or_else(
+                        || "another process".to_owned(),
+                        |pid| format!("process {pid}"),
+                    );
+                    eprintln!(
+                        "error: the event store {} is owned by {who}{}; its conversations can only be read there",
+                        path.display(),
+                        holder
+                            .and_then(process_name)
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default()
+                    );
+                    eprintln!(
+                        "hint: stop that process, or run `llmagent serve` and use `llmagent prompt`, which share one store"
+                    );
+                    Err(exit::RUNTIME)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: event store {}: {e}", path.display());
+            Err(exit::RUNTIME)
+        }
+    }
+}
+
+/// The command line of process `pid`, for naming a store's owner.
+fn process_name(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    (!words.is_empty()).then(|| crate::term::safe(&words.join(" ")).into_owned())
+}

@@ -1,5 +1,7 @@
 //! `llmagent`: the command line of the llmagent runtime.
 
+mod agents_cmd;
+mod client;
 mod doctor_cmd;
 mod events_cmd;
 mod load;
@@ -7,6 +9,7 @@ mod mcp_cmd;
 mod policy_cmd;
 mod repl;
 mod run_cmd;
+mod serve;
 mod term;
 mod tools_cmd;
 
@@ -34,6 +37,12 @@ pub(crate) mod exit {
     pub const STEP_LIMIT: u8 = 7;
     /// `doctor`: a role of the policy requires what this machine lacks.
     pub const UNMET: u8 = 8;
+    /// `agents`, `prompt`, `approvals`: no service answers at the socket.
+    pub const SERVICE_UNREACHABLE: u8 = 9;
+    /// `agents`, `prompt`, `approvals`: the service refused the request
+    /// (`not_found`, `already_started`, `shutting_down` …; the code is in
+    /// the message).
+    pub const REFUSED: u8 = 10;
     /// `run`: cancelled with Ctrl-C (128 + SIGINT, as shells report it).
     pub const CANCELLED: u8 = 130;
 }
@@ -81,6 +90,36 @@ enum Command {
     History(events_cmd::HistoryArgs),
     /// Serve a role's tools to MCP clients (stdio, or streamable HTTP).
     Mcp(mcp_cmd::McpArgs),
+    /// Run the policy's agents as a service with an API on a Unix socket.
+    Serve(serve::ServeArgs),
+    /// List, start and stop the service's agents.
+    Agents {
+        #[command(subcommand)]
+        command: agents_cmd::AgentsCommand,
+        #[command(flatten)]
+        socket: agents_cmd::SocketArg,
+    },
+    /// Send a prompt to one of the service's agents; shows the turn as it runs.
+    Prompt {
+        #[command(flatten)]
+        args: agents_cmd::PromptArgs,
+        #[command(flatten)]
+        socket: agents_cmd::SocketArg,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `llmagent man | man -l -`.
+    Man,
+    /// The calls waiting for a human's yes in the service: list, approve, deny.
+    Approvals {
+        #[command(subcommand)]
+        command: agents_cmd::ApprovalsCommand,
+        #[command(flatten)]
+        socket: agents_cmd::SocketArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,9 +231,12 @@ fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colours only on a terminal: under systemd, stderr goes to journald,
+    // which would store the escape codes as text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     if let Some(d) = cli.durability {
@@ -219,9 +261,30 @@ fn main() -> ExitCode {
             Command::Tools(cmd) => tools_cmd::run(cmd, cli.events.as_deref()).await,
             Command::Policy(cmd) => policy_cmd::run(cmd),
             Command::Events(args) => events_cmd::events(args, cli.events.as_deref()).await,
-            Command::History(args) => events_cmd::history(args, cli.events.as_deref()),
+            Command::History(args) => events_cmd::history(args, cli.events.as_deref()).await,
             Command::Doctor(args) => doctor_cmd::doctor(&args),
             Command::Mcp(args) => mcp_cmd::run(args, cli.events.as_deref()).await,
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "llmagent", &mut std::io::stdout());
+                0
+            }
+            Command::Man => {
+                let cmd = <Cli as clap::CommandFactory>::command();
+                match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        exit::RUNTIME
+                    }
+                }
+            }
+            Command::Serve(args) => serve::serve(args, cli.events.as_deref()).await,
+            Command::Agents { command, socket } => agents_cmd::agents(command, socket.path()).await,
+            Command::Prompt { args, socket } => agents_cmd::prompt(args, socket.path()).await,
+            Command::Approvals { command, socket } => {
+                agents_cmd::approvals(command, socket.path()).await
+            }
         }
     });
     ExitCode::from(code)

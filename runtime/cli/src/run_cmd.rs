@@ -92,14 +92,12 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
     let events = if args.no_events {
         None
     } else {
-        Some(
-            Events::new(load::event_store(
-                events_path,
-                false,
-                policy.events.durability,
-            )?)
-            .with_source("cli"),
-        )
+        match load::store_or_service(events_path, policy.events.durability)? {
+            load::StoreAccess::Store(store) => Some(Events::new(store).with_source("cli")),
+            load::StoreAccess::Service(socket) => {
+                return through_service(&args, &settings, &socket).await;
+            }
+        }
     };
     if args.new_session
         && let Some(ev) = &events
@@ -173,6 +171,56 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
     Ok(report(&outcome, &api_base, args.json, args.verbose))
 }
 
+/// `llmagent run` while `llmagent serve` owns the store: the turn runs in
+/// the service (its agent of that name, started there if it is not
+/// running), so the agent's conversation continues in its one store.
+async fn through_service(
+    args: &RunArgs,
+    settings: &AgentSettings,
+    socket: &Path,
+) -> Result<u8, u8> {
+    let prompt = args.prompt.join(" ");
+    if prompt.is_empty() || args.new_session {
+        eprintln!(
+            "error: `llmagent serve` (socket {}) owns the event store; an interactive session or --new-session cannot run beside it: use `llmagent prompt {} TEXT`, or stop the service",
+            socket.display(),
+            settings.name
+        );
+        return Err(exit::USAGE);
+    }
+    let client = crate::client::Client::new(socket.to_path_buf());
+    let start = match &args.agent {
+        Some(name) => json!({"name": name}),
+        None => json!({"name": settings.name, "role": settings.role, "model": settings.model,
+                       "api_base": args.api_base, "protocol": args.protocol.map(|p| p.as_str())}),
+    };
+    match client
+        .call(hyper::Method::POST, "/v1/agents", Some(&start))
+        .await
+    {
+        Ok(_) => {}
+        Err(crate::client::ClientError::Api(_, code, _)) if code == "already_started" => {}
+        Err(e) => return Err(crate::agents_cmd::failed(&e, args.json)),
+    }
+    if args.verbose {
+        eprintln!(
+            "agent {} runs in the service at {}",
+            settings.name,
+            socket.display()
+        );
+    }
+    Ok(
+        crate::agents_cmd::prompt_through(
+            &client,
+            &settings.name,
+            &prompt,
+            args.json,
+            args.verbose,
+        )
+        .await,
+    )
+}
+
 /// The agent's settings, API base and key from the flags, the policy and
 /// the environment; an error is printed, with its exit code.
 fn resolve(args: &RunArgs, policy: &Policy) -> Result<ResolvedAgent, u8> {
@@ -239,17 +287,11 @@ pub(crate) async fn one_turn(
 pub(crate) fn report(outcome: &TurnOutcome, api_base: &str, json: bool, verbose: bool) -> u8 {
     let code = exit_code(&outcome.end);
     if json {
-        load::print_json(&json!({
-            "end": outcome.end.code(),
-            "text": outcome.end.text(),
-            "steps": outcome.steps,
-            "tool_calls": outcome.tool_calls,
-            "tool_errors": outcome.tool_errors,
-            "requests": outcome.requests,
-            "usage": outcome.usage,
-            "trace_id": outcome.trace_id,
-            "exit_code": code,
-        }));
+        let mut value = llmagent_core::outcome_json(outcome);
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("exit_code".into(), json!(code));
+        }
+        load::print_json(&value);
         return code;
     }
     match &outcome.end {
@@ -288,14 +330,7 @@ pub(crate) fn model_error_line(e: &LlmError, api_base: &str) -> String {
 }
 
 fn exit_code(end: &TurnEnd) -> u8 {
-    match end {
-        TurnEnd::Answer(_) => 0,
-        TurnEnd::ModelError(LlmError::Unreachable { .. }) => exit::MODEL_UNREACHABLE,
-        TurnEnd::ModelError(_) => exit::MODEL_ERROR,
-        TurnEnd::StepLimit { .. } => exit::STEP_LIMIT,
-        TurnEnd::Cancelled => exit::CANCELLED,
-        TurnEnd::Failed(_) => exit::RUNTIME,
-    }
+    crate::agents_cmd::end_exit_code(end.code())
 }
 
 /// Shows turn events on the terminal.

@@ -301,12 +301,18 @@ fn a_second_process_running_the_same_agent_is_refused_naming_the_first() {
     let _ = first.kill();
     let _ = first.wait();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr),
-        format!(
-            "error: agent `default` is already running in process {}; one agent's conversation has one writer: stop it first, or run this one with another name (--name)\n",
+    // The first owns the event store (and the agent): the second is
+    // refused before it could start without the conversation, naming the
+    // first process and its command.
+    let events = run.dir.path().join("events");
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "error: the event store {} is owned by process {} (",
+            events.display(),
             first.id()
-        )
+        )) && err.contains(" run --policy "),
+        "{err}"
     );
     assert_eq!(
         server.requests().len(),

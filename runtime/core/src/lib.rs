@@ -35,6 +35,7 @@ mod redact;
 mod registry;
 mod runtime;
 mod sandbox;
+mod supervisor;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -60,3 +61,7 @@ pub use reason::Reason;
 pub use registry::{ActionInfo, ToolInfo, ToolOrigin};
 pub use runtime::{DecidedCall, LoadReport, Runtime, RuntimeOptions};
 pub use sandbox::STDIO_CAP;
+pub use supervisor::{
+    AgentInfo, AgentState, Approvals, ClientFactory, DEFAULT_APPROVAL_TIMEOUT, PendingApproval,
+    StartRequest, Supervisor, SupervisorError, SupervisorOptions, outcome_json,
+};

@@ -43,7 +43,7 @@
 //! | `context` | object | `request_id` (`req_` + 16 hex), `trace_id` (`trace_` + 16 hex), `correlation_id` (the `request_id` this follows from); each **omitted** when absent, the whole object omitted when all are |
 //! | `data` | object | payload; fields named like a secret are `"[redacted]"` |
 //!
-//! Topics and kinds (the seed's names and data keys, plus four new topics):
+//! Topics and kinds (the seed's names and data keys, plus the new topics):
 //!
 //! | topic | kind | data keys |
 //! |---|---|---|
@@ -60,6 +60,8 @@
 //! | `agent.stopped` | `stopped` | `agent_id`, `reason` |
 //! | `agent.session` | `new_session` | `agent_id` — a new conversation starts here; older messages are kept but not replayed |
 //! | `tool.trap` | `trap` | `tool`, `action`, `reason` (`timeout`/`memory_limit`/`tool_crashed`), `message` |
+//! | `agent.approval` | `approval_requested` / `approval_answered` | `id`, `tool`, `action`, `args`, `deadline_ms` / `id`, `tool`, `action`, `approved`, `by` (`api`/`deadline`) |
+//! | `service.reload` | `reload` | `policy`, `result` (`ok`/`refused`), `code`, `error` |
 //!
 //! Differences from the seed: the context is a top-level field, not
 //! `data.context`; every event has `seq`, `v` and (when known) `agent`;

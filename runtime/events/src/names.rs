@@ -38,6 +38,12 @@ pub mod topic {
     pub const TOOL_INOTIFY_EVENT: &str = "tool.inotify.event";
     /// A tool instance trapped (added by this runtime).
     pub const TOOL_TRAP: &str = "tool.trap";
+    /// A call waits for, or got, an answer to its approval question
+    /// through `llmagent serve` (added by this runtime).
+    pub const AGENT_APPROVAL: &str = "agent.approval";
+    /// `llmagent serve` reloaded its policy, or refused to (added by this
+    /// runtime).
+    pub const SERVICE_RELOAD: &str = "service.reload";
 }
 
 /// Kind names (the seed's event `type`).
@@ -72,6 +78,13 @@ pub mod kind {
     pub const NEW_SESSION: &str = "new_session";
     /// `agent.protocol`.
     pub const FALLBACK: &str = "fallback";
+    /// An approval question is waiting (`agent.approval`).
+    pub const APPROVAL_REQUESTED: &str = "approval_requested";
+    /// An approval question was answered, or its deadline passed
+    /// (`agent.approval`).
+    pub const APPROVAL_ANSWERED: &str = "approval_answered";
+    /// A policy reload (`service.reload`).
+    pub const RELOAD: &str = "reload";
 }
 
 /// `tool.<name>`.

@@ -42,6 +42,8 @@ pub struct Agent {
     /// A call whose arguments are larger than this many bytes (as JSON) is
     /// refused `invalid_args` before it becomes an event or a request.
     pub max_args_bytes: usize,
+    /// `llmagent serve` starts this agent when it starts.
+    pub autostart: bool,
 }
 
 /// A tool result shown to the model is cut at this many bytes unless the
@@ -271,6 +273,7 @@ impl Agent {
             max_result_bytes,
             max_calls_per_reply,
             max_args_bytes,
+            autostart: raw.autostart,
         })
     }
 }

@@ -138,4 +138,6 @@ pub(crate) struct AgentToml {
     pub max_result_bytes: Option<Spanned<i64>>,
     pub max_calls_per_reply: Option<Spanned<i64>>,
     pub max_args_bytes: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub autostart: bool,
 }

@@ -195,7 +195,7 @@ fn agents_are_compiled() {
         "version = 1\n[roles.ops]\n[agents.helper]\nrole = \"ops\"\nmodel = \"llama3.2\"\n\
          api_base = \"http://localhost:11434/v1\"\napi_key_env = \"OPENAI_API_KEY\"\nkey_over_plain_http = true\n\
          tool_protocol = \"constrained\"\ntemperature = 0.2\nmax_tokens = 1024\nmax_result_bytes = 4096\n\
-         max_calls_per_reply = 4\nmax_args_bytes = 2048\n[agents.bare]\nrole = \"ops\"\n",
+         max_calls_per_reply = 4\nmax_args_bytes = 2048\nautostart = true\n[agents.bare]\nrole = \"ops\"\n",
     )
     .unwrap();
     assert_eq!(
@@ -213,9 +213,11 @@ fn agents_are_compiled() {
             max_result_bytes: 4096,
             max_calls_per_reply: 4,
             max_args_bytes: 2048,
+            autostart: true,
         }
     );
     assert_eq!(p.agents["bare"].tool_protocol, ToolProtocol::Auto);
+    assert!(!p.agents["bare"].autostart);
     assert_eq!(p.agents["bare"].model, None);
     assert_eq!(
         p.agents["bare"].max_result_bytes,

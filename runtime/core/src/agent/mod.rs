@@ -147,8 +147,8 @@ impl Agent {
     /// the event store when `events` is given. With a store, the agent
     /// holds its name's lock there while it lives: a second agent of the
     /// same name is refused ([`AgentError::Locked`], naming the pid). When another process owns
-    /// the store, the conversation cannot be read: the agent starts afresh
-    /// and says so in the log.
+    /// the store, the conversation cannot be read: the agent is refused
+    /// ([`AgentError::History`]) rather than started without it.
     pub fn new(
         runtime: Runtime,
         client: Arc<dyn LlmClient>,
@@ -182,12 +182,13 @@ impl Agent {
                     })?;
                 history::rebuild(&stored)
             }
+            // Another process owns the store: the conversation cannot be
+            // read, and an agent must not silently start without it.
             Some(_) => {
-                tracing::warn!(
-                    agent = %settings.name,
-                    "another process owns the event store; this agent starts without its earlier conversation"
-                );
-                Vec::new()
+                return Err(AgentError::History {
+                    agent: settings.name.clone(),
+                    source: llmagent_events::EventsError::NotOwner,
+                });
             }
             None => Vec::new(),
         };
@@ -252,10 +253,18 @@ impl Agent {
     /// in the order they were sent. Records `agent.started`, and
     /// `agent.stopped` when the last handle is dropped.
     pub fn spawn(self) -> AgentHandle {
+        self.spawn_joined().0
+    }
+
+    /// [`Agent::spawn`], with the task's join handle: it finishes once the
+    /// last [`AgentHandle`] is dropped, the prompts already sent have run
+    /// and the agent (with its lock) is gone — what a supervisor awaits
+    /// before the name may run again.
+    pub fn spawn_joined(self) -> (AgentHandle, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(MAILBOX);
         let name = self.settings.name.clone();
-        tokio::spawn(mailbox(self, rx));
-        AgentHandle { tx, name }
+        let join = tokio::spawn(mailbox(self, rx));
+        (AgentHandle { tx, name }, join)
     }
 }
 
@@ -291,6 +300,8 @@ async fn mailbox(mut agent: Agent, mut rx: mpsc::Receiver<Job>) {
         let _ = job.reply.send(outcome);
     }
     agent.record_lifecycle(false);
+    // The lock goes with the agent, before the task is seen to finish.
+    drop(agent);
 }
 
 /// A running agent's mailbox. Cheap to clone; the agent stops when the
