@@ -1,6 +1,6 @@
 //! The owner's background threads: the group-commit syncer and the
-//! maintenance thread (spool ingestion every [`SPOOL_POLL`], retention every
-//! `Retention::check_every`). Neither holds the append lock for longer than
+//! maintenance thread (spool ingestion and the byte-count checkpoint every
+//! [`SPOOL_POLL`], retention every `Retention::check_every`). Neither holds the append lock for longer than
 //! one commit, so appends are never blocked behind them.
 
 use std::sync::{Arc, Condvar, Mutex, Weak};
@@ -19,6 +19,13 @@ pub(crate) const SPOOL_POLL: Duration = Duration::from_millis(100);
 pub(crate) struct Syncer {
     state: Mutex<SyncState>,
     cv: Condvar,
+    /// Why the last group fsync failed, until one succeeds: appends are
+    /// refused meanwhile (a store that cannot make its events durable must
+    /// not acknowledge more of them; see `EventStore::commit`).
+    failed: Mutex<Option<String>>,
+    /// Tests: make every fsync of this store fail.
+    #[cfg(test)]
+    pub(crate) fail_syncs: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -83,12 +90,26 @@ impl Syncer {
             drop(st);
             let Some(inner) = store.upgrade() else { return };
             let handle = EventStore { inner };
-            if let Ok(owner) = handle.owner()
-                && let Err(e) = crate::store::sync_journal(owner)
-            {
-                handle.record_failure("group commit fsync", &e);
+            if let Ok(owner) = handle.owner() {
+                let result = crate::store::sync_journal(owner);
+                if let Err(e) = &result {
+                    handle.record_failure("group commit fsync", e);
+                }
+                self.set_result(&result);
             }
         }
+    }
+
+    /// Remembers the outcome of an fsync of the journal.
+    pub(crate) fn set_result(&self, result: &crate::error::Result<()>) {
+        if let Ok(mut failed) = self.failed.lock() {
+            *failed = result.as_ref().err().map(ToString::to_string);
+        }
+    }
+
+    /// Why the last fsync failed, if it did and none succeeded since.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
     }
 
     fn stop(&self) {
@@ -167,6 +188,7 @@ impl Background {
 
 fn maintain(store: &Weak<Inner>, stop: &(Mutex<bool>, Condvar), check_every: Duration) {
     let mut next_retention = Instant::now() + check_every;
+    let mut checkpointed = 0;
     loop {
         {
             let Ok(stopped) = stop.0.lock() else { return };
@@ -180,6 +202,15 @@ fn maintain(store: &Weak<Inner>, stop: &(Mutex<bool>, Condvar), check_every: Dur
         let Some(inner) = store.upgrade() else { return };
         let handle = EventStore { inner };
         handle.ingest_spool();
+        if let Ok(owner) = handle.owner() {
+            let now = owner.write.lock().map(|st| st.last_seq).unwrap_or(0);
+            if now != checkpointed {
+                match owner.checkpoint_bytes() {
+                    Ok(()) => checkpointed = now,
+                    Err(e) => handle.record_failure("byte-count checkpoint", &e),
+                }
+            }
+        }
         if Instant::now() >= next_retention {
             next_retention = Instant::now() + check_every;
             if let Err(e) = handle.enforce_retention() {

@@ -1,12 +1,16 @@
 //! Key encodings of the keyspaces.
 //!
 //! - `events`: `seq` (u64 big-endian) → the event's JSON.
-//! - `index`: empty values; keys `a|agent|0|seq`, `t|topic|0|seq`,
-//!   `k|kind|0|seq`, `s|ts_micros|seq` (all integers big-endian, `ts` with
-//!   its sign bit flipped so that byte order is time order).
+//! - `index`: keys `a|agent|0|seq`, `t|topic|0|seq`, `s|ts_micros|seq`
+//!   (all integers big-endian, `ts` with its sign bit flipped so that byte
+//!   order is time order). Values are empty except the topic entries',
+//!   which hold the event's kind (bounded like a key part; empty in
+//!   entries written before 2026-12, meaning "look at the event"). Stores
+//!   of that time also had `k|kind|0|seq`, removed at open.
 //! - `messages`: `agent|0|seq` → the `agent.message` event's JSON (a
 //!   covering index, so that rebuilding a history reads one range).
-//! - `meta`: `last_seq`, `bytes`, `spool:<file>` → u64.
+//! - `meta`: `last_seq`, `bytes`, `spool:<file>` → u64; `bytes_at` →
+//!   seq ‖ bytes; `no_kind_index` → 1.
 //! - `memory`: `agent|0|key` → JSON value.
 //!
 //! A string field is followed by a 0 byte and a fixed 8-byte seq, so a key
@@ -66,9 +70,18 @@ pub(crate) fn str_prefix(tag: u8, s: &str) -> Vec<u8> {
 
 /// `tag|s|0|seq`.
 pub(crate) fn str_key(tag: u8, s: &str, seq: u64) -> Vec<u8> {
-    let mut k = str_prefix(tag, s);
-    k.extend_from_slice(&seq.to_be_bytes());
+    let mut k = Vec::new();
+    str_key_into(&mut k, tag, s, seq);
     k
+}
+
+/// `tag|s|0|seq`, written into `k` (reused by appends: no allocation).
+pub(crate) fn str_key_into(k: &mut Vec<u8>, tag: u8, s: &str, seq: u64) {
+    k.clear();
+    k.push(tag);
+    k.extend_from_slice(&part(s));
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
 }
 
 /// The seq of a `tag|s|0|seq` key whose string is exactly `s`.

@@ -10,7 +10,7 @@ use crate::error::{EventsError, Result};
 use crate::keys;
 use crate::names::topic;
 use crate::query::decode;
-use crate::store::{EventStore, META_BYTES, META_LAST_SEQ, Owner};
+use crate::store::{EventStore, META_LAST_SEQ, Owner};
 use crate::time;
 
 /// Events deleted per atomic batch: small enough that an append waits
@@ -103,11 +103,11 @@ impl EventStore {
         owner.events.clear()?;
         owner.index.clear()?;
         owner.messages.clear()?;
-        let mut batch = owner.db.batch();
-        batch.insert(&owner.meta, META_LAST_SEQ, st.last_seq.to_be_bytes());
-        batch.insert(&owner.meta, META_BYTES, 0u64.to_be_bytes());
-        batch.commit()?;
+        owner
+            .meta
+            .insert(META_LAST_SEQ, st.last_seq.to_be_bytes())?;
         st.bytes = 0;
+        owner.checkpoint_bytes_locked(&st)?;
         drop(st);
         owner.db.persist(PersistMode::SyncData)?;
         Ok(())
@@ -148,7 +148,6 @@ fn delete(owner: &Owner, seqs: &[u64]) -> Result<u64> {
         // dangling index entries are skipped by every query.
         let Ok(ev) = decode(&v) else { continue };
         batch.remove(&owner.index, keys::str_key(keys::TOPIC, &ev.topic, seq));
-        batch.remove(&owner.index, keys::str_key(keys::KIND, &ev.kind, seq));
         if let Ok(micros) = time::parse_ts(&ev.ts) {
             batch.remove(&owner.index, keys::ts_key(micros, seq));
         }
@@ -159,8 +158,10 @@ fn delete(owner: &Owner, seqs: &[u64]) -> Result<u64> {
             }
         }
     }
-    batch.insert(&owner.meta, META_BYTES, bytes.to_be_bytes());
+    // The newest events may be among those deleted: keep their seq.
+    batch.insert(&owner.meta, META_LAST_SEQ, st.last_seq.to_be_bytes());
     batch.commit()?;
     st.bytes = bytes;
+    owner.checkpoint_bytes_locked(&st)?;
     Ok(removed)
 }

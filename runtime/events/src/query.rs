@@ -3,7 +3,8 @@
 //! The driving index is chosen from the filters, most selective first:
 //! `since` → the time index from that instant; `agent` + topic
 //! `agent.message` → the covering messages index; `agent` → the agent
-//! index; exact `topic` → the topic index; `kind` → the kind index;
+//! index; exact `topic` → the topic index; `kind` → every topic entry
+//! (whose value is the kind);
 //! topic `prefix` → the topic index over that prefix; nothing → the primary
 //! keyspace. Seq-ordered indexes start at `after_seq` and stop at `limit`
 //! (from the end for `tail`). Other filters are checked on the loaded
@@ -258,13 +259,22 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
             start,
         )));
     }
-    if let Some(k) = &q.kind {
-        return Ok(Driver::Ordered(str_index(
-            &owner.index,
-            keys::KIND,
-            k,
-            start,
-        )));
+    if let Some(kind) = &q.kind {
+        // No index of its own: the kind is the topic entries' value, so
+        // this reads every topic entry (small, no event decoded) and loads
+        // only the matches. An empty value (older entries) is a candidate
+        // checked on the event.
+        let want = keys::part(kind);
+        let mut seqs = Vec::new();
+        for g in owner.index.range(vec![keys::TOPIC]..vec![keys::TOPIC + 1]) {
+            let (k, v) = g.into_inner()?;
+            if v.is_empty() || v[..] == want[..] {
+                if let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after) {
+                    seqs.push(seq);
+                }
+            }
+        }
+        return Ok(Driver::Unordered(seqs));
     }
     if let Some(p) = &q.prefix {
         let mut prefix = vec![keys::TOPIC];
@@ -315,4 +325,63 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Event> {
         keyspace: "events",
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::META_NO_KIND_INDEX;
+    use crate::{NewEvent, StoreConfig};
+
+    /// A store written before the kind moved into the topic entries: its
+    /// topic entries have empty values and it has a kind index. Reopened,
+    /// the kind index is gone and kind queries still find every event.
+    #[test]
+    fn a_store_with_the_old_kind_index_is_migrated_and_still_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = {
+            let store = EventStore::open(StoreConfig::new(dir.path())).unwrap();
+            let kinds = ["message", "decision", "message", "error"];
+            let all = store
+                .append_batch(
+                    kinds
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| NewEvent::new(format!("t{}", i % 2), *k, serde_json::json!({})))
+                        .collect(),
+                )
+                .unwrap();
+            let owner = store.owner().unwrap();
+            for ev in &all {
+                owner
+                    .index
+                    .insert(keys::str_key(keys::TOPIC, &ev.topic, ev.seq), [])
+                    .unwrap();
+                owner
+                    .index
+                    .insert(keys::str_key(b'k', &ev.kind, ev.seq), [])
+                    .unwrap();
+            }
+            owner.meta.remove(META_NO_KIND_INDEX).unwrap();
+            all
+        };
+        let store = EventStore::open(StoreConfig::new(dir.path())).unwrap();
+        let owner = store.owner().unwrap();
+        assert_eq!(owner.index.prefix([b'k']).count(), 0);
+        assert_eq!(
+            store.for_type("message").unwrap(),
+            vec![all[0].clone(), all[2].clone()]
+        );
+        assert_eq!(store.for_type("error").unwrap(), vec![all[3].clone()]);
+        let newer = store
+            .append(NewEvent::new("t0", "error", serde_json::json!({})))
+            .unwrap();
+        let q = Query {
+            kind: Some("error".into()),
+            limit: Some(1),
+            tail: true,
+            ..Query::default()
+        };
+        assert_eq!(store.query(&q).unwrap(), vec![newer]);
+    }
 }

@@ -68,8 +68,15 @@ impl Redaction {
 
     /// Whether a field of this name is secret.
     pub fn is_secret(&self, field: &str) -> bool {
-        let lower = field.to_ascii_lowercase();
-        !self.exempt.contains(&lower) && self.patterns.iter().any(|p| lower.contains(p.as_str()))
+        // Called for every field of every event: compare in place rather
+        // than lower-casing a copy (that allocation was a tenth of an
+        // append's cost).
+        let field = field.as_bytes();
+        !self.exempt.iter().any(|e| field.eq_ignore_ascii_case(e.as_bytes()))
+            && self.patterns.iter().any(|p| {
+                let p = p.as_bytes();
+                p.is_empty() || field.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
+            })
     }
 
     /// Replaces secret fields by `"[redacted]"`, recursively. Returns how

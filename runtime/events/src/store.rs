@@ -81,8 +81,18 @@ pub(crate) struct WriteState {
 
 const MAX_JOURNAL_BYTES: u64 = 64 << 20;
 
+/// The highest seq ever assigned, written when deletion could remove the
+/// newest events (so seqs are never reused); otherwise the primary's last
+/// key says it.
 pub(crate) const META_LAST_SEQ: &[u8] = b"last_seq";
+/// The byte count as of `META_LAST_SEQ`, written by stores before the
+/// checkpoint below existed; read only when that is missing.
 pub(crate) const META_BYTES: &[u8] = b"bytes";
+/// `seq ‖ bytes` (two big-endian u64s): the stored bytes counting every
+/// event up to `seq`. Events after `seq` are counted at open.
+pub(crate) const META_BYTES_AT: &[u8] = b"bytes_at";
+/// `1` once the retired kind index (`k|kind|0|seq`) has been removed.
+pub(crate) const META_NO_KIND_INDEX: &[u8] = b"no_kind_index";
 
 /// An event about to be committed, with its timestamp when it already has
 /// one (spooled events keep the time they were emitted).
@@ -191,36 +201,60 @@ impl EventStore {
         };
         let now = time::now();
         let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
+        if let Some(syncer) = &owner.syncer
+            && syncer.failure().is_some()
+        {
+            // The last group fsync failed (an I/O error, or ENOSPC found
+            // at writeback): events acknowledged since may not be on disk.
+            // Try again now; refuse while it keeps failing, so that callers
+            // (a tool call's decision) fail closed instead of going on
+            // unrecorded.
+            let retry = sync_journal(owner);
+            syncer.set_result(&retry);
+            if let Err(e) = retry {
+                return Err(EventsError::Storage(format!(
+                    "the journal cannot be synced to disk ({e}); appends are refused until it can"
+                )));
+            }
+        }
         // Buffer: each commit is written to the OS before it returns, so a
         // process crash loses nothing acknowledged; fsync is separate.
         let mut batch = owner.db.batch().durability(Some(PersistMode::Buffer));
         let mut events = Vec::with_capacity(pending.len());
         let mut seq = st.last_seq;
         let mut bytes = st.bytes;
+        let mut key = Vec::with_capacity(64);
         for p in pending {
             seq += 1;
             let (micros, ts) = p.ts.unwrap_or_else(|| now.clone());
             let ev = p.event.into_event(seq, ts);
             let json = serde_json::to_vec(&ev).map_err(|e| EventsError::Storage(e.to_string()))?;
             bytes += json.len() as u64;
-            batch.insert(&owner.index, keys::str_key(keys::TOPIC, &ev.topic, seq), []);
-            batch.insert(&owner.index, keys::str_key(keys::KIND, &ev.kind, seq), []);
+            // Three index entries per event (four with an agent, five for
+            // a message): the memtable insert is most of an append's cost.
+            // The kind rides in the topic entry's value instead of an index
+            // of its own.
+            keys::str_key_into(&mut key, keys::TOPIC, &ev.topic, seq);
+            batch.insert(&owner.index, &key[..], keys::part(&ev.kind).as_ref());
             batch.insert(&owner.index, keys::ts_key(micros, seq), []);
             if let Some(agent) = &ev.agent {
-                batch.insert(&owner.index, keys::str_key(keys::AGENT, agent, seq), []);
+                keys::str_key_into(&mut key, keys::AGENT, agent, seq);
+                batch.insert(&owner.index, &key[..], []);
                 if ev.topic == crate::names::topic::AGENT_MESSAGE {
                     batch.insert(
                         &owner.messages,
                         keys::owned_key(agent, &keys::seq_key(seq)),
-                        json.clone(),
+                        &json[..],
                     );
                 }
             }
             batch.insert(&owner.events, keys::seq_key(seq), json);
             events.push(ev);
         }
-        batch.insert(&owner.meta, META_LAST_SEQ, seq.to_be_bytes());
-        batch.insert(&owner.meta, META_BYTES, bytes.to_be_bytes());
+        // `last_seq` and the byte count are not written per commit (they
+        // were two more memtable entries each time): the seq is the
+        // primary's last key, the count is checkpointed by the maintenance
+        // thread and at close, and recounted past the checkpoint at open.
         for (k, v) in extra_meta {
             batch.insert(&owner.meta, k.clone(), v.to_be_bytes());
         }
@@ -311,6 +345,7 @@ impl EventStore {
 /// `<n>.jnl` with increasing `n`: syncing the newest one as listed *after*
 /// the commit covers it. Falls back to fjall's `persist` on any surprise.
 pub(crate) fn sync_journal(owner: &Owner) -> Result<()> {
+    injected_sync_failure(owner)?;
     let newest = std::fs::read_dir(&owner.db_dir).ok().and_then(|entries| {
         entries
             .flatten()
@@ -325,6 +360,23 @@ pub(crate) fn sync_journal(owner: &Owner) -> Result<()> {
         Some(Ok(())) => Ok(()),
         _ => Ok(owner.db.persist(PersistMode::SyncData)?),
     }
+}
+
+/// Tests: the failure `Syncer::fail_syncs` asks for.
+#[cfg(test)]
+fn injected_sync_failure(owner: &Owner) -> Result<()> {
+    match &owner.syncer {
+        Some(s) if s.fail_syncs.load(Ordering::Relaxed) => Err(EventsError::io(
+            "syncing the journal",
+            std::io::Error::from_raw_os_error(5),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(test))]
+fn injected_sync_failure(_: &Owner) -> Result<()> {
+    Ok(())
 }
 
 /// Creates `dir` (and missing parents) owner-only: events hold prompts,
@@ -386,7 +438,20 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         None => 0,
     };
     let last_seq = meta_u64(META_LAST_SEQ)?.max(last_key);
-    let bytes = meta_u64(META_BYTES)?;
+    let (counted_to, counted) = match meta.get(META_BYTES_AT)? {
+        Some(v) if v.len() == 16 => (
+            keys::decode_seq(&v[..8]).unwrap_or(0),
+            keys::decode_seq(&v[8..]).unwrap_or(0),
+        ),
+        _ => (meta_u64(META_LAST_SEQ)?, meta_u64(META_BYTES)?),
+    };
+    // After a crash, the events past the last checkpoint (at most one
+    // maintenance period's worth) are counted again.
+    let mut bytes = counted;
+    for g in events.range(keys::seq_key(counted_to.saturating_add(1))..) {
+        bytes += g.into_inner()?.1.len() as u64;
+    }
+    drop_kind_index(&db, &index, &meta)?;
     let syncer = match config.durability {
         Durability::Group { .. } => Some(Arc::new(Syncer::default())),
         Durability::Sync => None,
@@ -408,15 +473,98 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
     })
 }
 
+/// Stores built before the kind moved into the topic entries' values had
+/// a kind index: remove it once, in chunks, so that no entry of it goes
+/// stale under retention. Topic entries without a value are read as "kind
+/// unknown" and checked on the event.
+fn drop_kind_index(db: &Database, index: &Keyspace, meta: &Keyspace) -> Result<()> {
+    if meta.get(META_NO_KIND_INDEX)?.is_some() {
+        return Ok(());
+    }
+    let (lo, hi) = (vec![keys::KIND], vec![keys::KIND + 1]);
+    loop {
+        let mut batch = db.batch();
+        let mut n = 0;
+        for g in index.range(lo.clone()..hi.clone()).take(10_000) {
+            batch.remove(index, g.key()?);
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        batch.commit()?;
+    }
+    meta.insert(META_NO_KIND_INDEX, [1u8])?;
+    Ok(())
+}
+
+impl Owner {
+    /// Writes the byte-count checkpoint (see [`META_BYTES_AT`]) as of now.
+    pub(crate) fn checkpoint_bytes(&self) -> Result<()> {
+        let st = self.write.lock().map_err(|_| EventsError::Closed)?;
+        self.checkpoint_bytes_locked(&st)
+    }
+
+    /// The same, with the append lock already held.
+    pub(crate) fn checkpoint_bytes_locked(&self, st: &WriteState) -> Result<()> {
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&st.last_seq.to_be_bytes());
+        v[8..].copy_from_slice(&st.bytes.to_be_bytes());
+        Ok(self.meta.insert(META_BYTES_AT, v)?)
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Backend::Owner(owner) = &self.backend {
             if let Some(bg) = owner.background.lock().ok().and_then(|mut b| b.take()) {
                 bg.stop();
             }
+            if let Err(e) = owner.checkpoint_bytes() {
+                tracing::error!("event store: byte-count checkpoint at close failed: {e}");
+            }
             if let Err(e) = owner.db.persist(PersistMode::SyncAll) {
                 tracing::error!("event store: final fsync failed: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewEvent;
+
+    /// A failed group fsync (EIO, or ENOSPC found at writeback) refuses
+    /// appends until an fsync succeeds again: a caller that records before
+    /// it acts (a tool call's decision) fails closed.
+    #[test]
+    fn appends_are_refused_while_the_journal_cannot_be_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = StoreConfig::new(dir.path());
+        cfg.durability = Durability::Group {
+            max_delay: Duration::from_millis(1),
+            max_events: 1,
+        };
+        let store = EventStore::open(cfg).unwrap();
+        let ev = || NewEvent::new("tool.fs", "invocation", serde_json::json!({}));
+        let syncer = store.owner().unwrap().syncer.clone().unwrap();
+        syncer.fail_syncs.store(true, Ordering::Relaxed);
+        assert_eq!(store.append(ev()).unwrap().seq, 1);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.failures() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(store.failures(), 1);
+        let err = store.append(ev()).unwrap_err();
+        assert_eq!(err.code(), "events.storage");
+        assert_eq!(
+            err.to_string(),
+            "event store: the journal cannot be synced to disk (syncing the journal: \
+             Input/output error (os error 5)); appends are refused until it can"
+        );
+        assert_eq!(store.last_seq(), 1);
+        syncer.fail_syncs.store(false, Ordering::Relaxed);
+        assert_eq!(store.append(ev()).unwrap().seq, 2);
     }
 }

@@ -99,5 +99,9 @@ fn sigkill_during_sync_appends_loses_no_acknowledged_event() {
             all.iter().map(|e| e.seq).collect::<Vec<_>>(),
             (1..=store.last_seq()).collect::<Vec<_>>()
         );
+        // The byte count is checkpointed, not written per append: after a
+        // SIGKILL the events past the checkpoint are counted again.
+        let size = |e: &llmagent_events::Event| serde_json::to_vec(e).unwrap().len() as u64;
+        assert_eq!(store.stored_bytes(), all.iter().map(size).sum::<u64>());
     }
 }
