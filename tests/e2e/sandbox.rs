@@ -1,7 +1,8 @@
 //! The sandbox around every tool, shown with the test-only `testbed`
 //! component: a loop stops at the role's timeout, unbounded allocation at
 //! its memory cap, a panic becomes `tool_crashed` — and after each the next
-//! call works; output and stdio are capped; the policy decides before the
+//! call works; a call finds nothing an earlier one left in memory; output
+//! and stdio are capped; the policy decides before the
 //! tool runs; malformed arguments are `invalid_args` naming the field.
 
 use serde_json::json;
@@ -53,6 +54,25 @@ fn unbounded_allocation_hits_the_memory_limit_and_the_next_call_works() {
         env.ok("tight", "testbed", "echo", json!({"value": 7})),
         (json!(7), json!({}))
     );
+}
+
+/// Every call runs in a fresh instance: a call that leaves a value in a
+/// static and 4 MiB of marked heap leaves nothing the next call can find,
+/// in its statics or in memory it grows (which the allocator trusts to be
+/// zero), however the pooled slot is reused and reset.
+#[test]
+fn a_call_finds_nothing_an_earlier_call_left_in_memory() {
+    let env = Env::new(POLICY);
+    for mark in 1..=3 {
+        assert_eq!(
+            env.ok("tight", "testbed", "leave", json!({"mark": mark})),
+            (json!(0), json!({}))
+        );
+        assert_eq!(
+            env.ok("tight", "testbed", "look", json!({})),
+            (json!({"static": 0, "dirty_bytes": 0}), json!({}))
+        );
+    }
 }
 
 #[test]

@@ -4,12 +4,14 @@
 //! - `runtime_call`: a trivial action (`testbed.noop`) through the public
 //!   API — policy decision, fresh `Store` and instance, limits, capture.
 //! - `runtime_call_async`: the same through the async API (tokio blocking pool).
-//! - `floor`: bare wasmtime on the same component and engine settings —
-//!   `Store` + instantiate from an `InstancePre` + call, nothing else.
-//! - `floor_pooling`: the floor with the pooling allocator (does it help?).
+//! - `floor`: bare wasmtime on the same component with the pooling
+//!   settings llmagent uses — `Store` + instantiate from an `InstancePre` +
+//!   call, nothing else; `floor_pooling_default` and `floor_on_demand`: the
+//!   same with the pooling allocator's defaults and without pooling.
 //! - `native`: the same work (parse arguments, answer) as a native function.
 //! - `spawn_true`: spawning `/bin/true` and waiting for it.
-//! - `crypto_sha256`: a real built-in action through the public API.
+//! - `crypto_sha256`, `file_read_small`: real built-in actions through the
+//!   public API, so that a regression in a real tool shows.
 //! - cold load (warm cache) and first compile of every tool, timed directly.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark should stop loudly
@@ -37,9 +39,11 @@ fn testbed() -> PathBuf {
 
 fn policy_in(dir: &Path) -> Policy {
     let text = format!(
-        "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.bench]\ntools = [\"testbed\", \"crypto\"]\n",
-        testbed().display()
+        "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.bench]\ntools = [\"testbed\", \"crypto\", \"file\"]\n[roles.bench.fs]\nread = [\"{}\"]\n",
+        testbed().display(),
+        dir.display()
     );
+    std::fs::write(dir.join("small.txt"), "a small file\n".repeat(20)).expect("write small file");
     let path = dir.join("policy.toml");
     std::fs::write(&path, text).expect("write policy");
     Policy::load(&path, &builtin_names()).expect("policy")
@@ -83,13 +87,34 @@ impl WasiHttpView for Floor {
     }
 }
 
-fn floor_setup(pooling: bool) -> (Engine, ToolWorldPre<Floor>) {
+/// How the floor allocates instances.
+#[derive(Clone, Copy)]
+enum Alloc {
+    OnDemand,
+    /// wasmtime's pooling allocator with its defaults: freed memory is
+    /// decommitted (`madvise`), so the next instance faults its pages in.
+    Pooling,
+    /// Pooling with the settings llmagent's engine uses: up to 2 MiB per
+    /// memory kept resident and reset in place, only the pages found dirty
+    /// (`PAGEMAP_SCAN`, Linux ≥ 6.7).
+    PoolingResident,
+}
+
+fn floor_setup(alloc: Alloc) -> (Engine, ToolWorldPre<Floor>) {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    if pooling {
-        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(
-            wasmtime::PoolingAllocationConfig::default(),
-        ));
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    match alloc {
+        Alloc::OnDemand => {}
+        Alloc::Pooling => {
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
+        Alloc::PoolingResident => {
+            pool.linear_memory_keep_resident(2 << 20)
+                .table_keep_resident(64 << 10)
+                .pagemap_scan(wasmtime::Enabled::Auto);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
     }
     let engine = Engine::new(&config).expect("engine");
     let mut linker = Linker::new(&engine);
@@ -167,13 +192,15 @@ fn main() {
                 .expect("ok")
         })
     });
-    let (engine, pre) = floor_setup(false);
     let grants = Arc::new(Grants::none("bench"));
-    c.bench_function("floor", |b| b.iter(|| floor_call(&engine, &pre, &grants)));
-    let (engine, pre) = floor_setup(true);
-    c.bench_function("floor_pooling", |b| {
-        b.iter(|| floor_call(&engine, &pre, &grants))
-    });
+    for (name, alloc) in [
+        ("floor", Alloc::PoolingResident),
+        ("floor_pooling_default", Alloc::Pooling),
+        ("floor_on_demand", Alloc::OnDemand),
+    ] {
+        let (engine, pre) = floor_setup(alloc);
+        c.bench_function(name, |b| b.iter(|| floor_call(&engine, &pre, &grants)));
+    }
     c.bench_function("native", |b| {
         b.iter(|| native_noop(std::hint::black_box("{}")))
     });
@@ -187,6 +214,15 @@ fn main() {
     let sha = CallRequest::new("bench", "crypto", "sha256", r#"{"data":"hello"}"#);
     c.bench_function("crypto_sha256", |b| {
         b.iter(|| rt.call_blocking(&sha).expect("call").result.expect("ok"))
+    });
+    let read = CallRequest::new(
+        "bench",
+        "file",
+        "read",
+        &serde_json::json!({"path": dir.path().join("small.txt")}).to_string(),
+    );
+    c.bench_function("file_read_small", |b| {
+        b.iter(|| rt.call_blocking(&read).expect("call").result.expect("ok"))
     });
     c.final_summary();
     write_results(first_compile, cold_load);
@@ -216,17 +252,25 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
     ));
     out.push_str(&row(
         "floor",
-        "bare wasmtime: Store + instantiate from InstancePre + call, same component",
+        "bare wasmtime: Store + instantiate from InstancePre + call, same component, pooling allocator as llmagent configures it (memory kept resident, reset by `PAGEMAP_SCAN`)",
     ));
     out.push_str(&row(
-        "floor_pooling",
-        "the floor with wasmtime's pooling instance allocator",
+        "floor_pooling_default",
+        "the floor with the pooling allocator's defaults (freed memory decommitted)",
+    ));
+    out.push_str(&row(
+        "floor_on_demand",
+        "the floor with instances allocated on demand (mmap per instance)",
     ));
     out.push_str(&row("native", "the same work as a native function"));
     out.push_str(&row("spawn_true", "spawn `/bin/true` and wait"));
     out.push_str(&row(
         "crypto_sha256",
         "`crypto.sha256` of \"hello\" through `Runtime::call_blocking`",
+    ));
+    out.push_str(&row(
+        "file_read_small",
+        "`file.read` of a 260-byte file through `Runtime::call_blocking`: the fs capability's decision and `openat2`",
     ));
     out.push_str(&format!(
         "\n| load | time |\n|---|---|\n| first compile of all tools (empty cache) | {} |\n| cold load of all tools from the cache | {} |\n",

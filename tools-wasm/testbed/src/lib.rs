@@ -8,8 +8,12 @@ use llmagent_guest::bindings::wasi::http::{outgoing_handler, types as http};
 use llmagent_guest::{Action, Args, Output, Spec, Tool, ToolError};
 use serde_json::json;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Testbed;
+
+/// Set by `leave`, read by `look`: a fresh instance starts at 0.
+static MARK: AtomicU64 = AtomicU64::new(0);
 
 /// How `describe()` behaves. Tests copy the component and overwrite the six
 /// bytes after the colon (in the file's data segment) to make `describe()`
@@ -83,6 +87,17 @@ impl Tool for Testbed {
         )
         .action(
             Action::new(
+                "leave",
+                "Leave traces for the next call: set a static to `mark`, fill 4 MiB of fresh heap with 0xA5 and keep it; answer the static's old value.",
+            )
+            .required("mark", json!({"type": "integer", "minimum": 1}), "The value"),
+        )
+        .action(Action::new(
+            "look",
+            "Look for a previous call's traces: answer the static, and how many bytes of 8 MiB of fresh zeroed heap are not zero.",
+        ))
+        .action(
+            Action::new(
                 "probe",
                 "Stat `path` through the fs capability `times` times; answer how many were refused.",
             )
@@ -116,6 +131,22 @@ impl Tool for Testbed {
                 Ok(Output::new(n))
             }
             "http_get" => http_get(args.str("authority")?),
+            "leave" => {
+                let old = MARK.swap(args.u64("mark")?, Ordering::Relaxed);
+                // Grown memory, written and kept to the instance's end.
+                std::mem::forget(std::hint::black_box(vec![0xA5u8; 4 << 20]));
+                Ok(Output::new(old))
+            }
+            "look" => {
+                // A large zeroed allocation comes from `memory.grow`, which
+                // the allocator trusts to be zero and does not clear: any
+                // byte left by an earlier instance in that slot shows here.
+                let fresh = std::hint::black_box(vec![0u8; 8 << 20]);
+                let dirty = fresh.iter().filter(|b| **b != 0).count();
+                Ok(Output::new(
+                    json!({"static": MARK.load(Ordering::Relaxed), "dirty_bytes": dirty}),
+                ))
+            }
             "probe" => {
                 let path = args.str("path")?;
                 let refused = (0..args.u64("times")?)
