@@ -8,6 +8,7 @@
 #   scripts/fuzz.sh            # 10 s per target
 #   scripts/fuzz.sh 600        # 10 min per target
 #   FUZZ_TARGETS="policy fs_path" scripts/fuzz.sh 60
+#   FUZZ_PROFILE=dev scripts/fuzz.sh 5   # unoptimised: quick to build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -23,6 +24,14 @@ fi
 # overflow (debug assertions are on, cargo-fuzz's default), hangs and
 # broken invariants, which need no ASan and run ~3x faster without it.
 flags=(-s none)
+# FUZZ_PROFILE=dev builds without optimisation and with parallel codegen:
+# a third of the build time, for runs of seconds where the build is all
+# that costs (CI's smoke run). Long runs keep the optimised default.
+case "${FUZZ_PROFILE:-release}" in
+dev) flags+=(--dev) ;;
+release) ;;
+*) echo "fuzz: FUZZ_PROFILE must be dev or release, not ${FUZZ_PROFILE}" >&2; exit 2 ;;
+esac
 # core's build script builds the wasm guests: with stable, whose
 # wasm32-wasip2 target scripts/setup.sh installs (nightly's may not exist).
 export LLMAGENT_GUEST_TOOLCHAIN=${LLMAGENT_GUEST_TOOLCHAIN:-stable}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing llmagent needs on a fresh Debian
-# machine: the wasm32-wasip2 Rust target (tools are WebAssembly components)
+# machine: the wasm32-wasip2 Rust target (tools are WebAssembly components),
+# cargo-nextest (the test runner),
 # dbus-daemon (the systemd and dbus tests run a private bus), python3 (the
 # exec attacks: sockets, a fork bomb; and a venv with the MCP Python SDK for
 # the MCP tests), and libudev-dev with pkg-config (the
@@ -15,6 +16,12 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     echo "setup: installing the wasm32-wasip2 Rust target"
     rustup target add wasm32-wasip2
+fi
+
+# The test runner: counts tests skipped for a missing facility as skipped.
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "setup: installing cargo-nextest"
+    cargo install cargo-nextest --locked
 fi
 
 missing=()

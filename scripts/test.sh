@@ -14,3 +14,17 @@ else
 fi
 cargo test --workspace --doc
 cargo test --manifest-path tools-wasm/Cargo.toml --workspace
+
+# Tests that need a facility this machine lacks are ignored at build time
+# (build/facilities.rs) and counted as skipped by the runner; say which,
+# and why.
+if cargo nextest --version >/dev/null 2>&1; then
+    echo "test: skipped here for a missing facility:"
+    cargo nextest list --workspace --run-ignored only 2>/dev/null | while read -r crate name; do
+        [ -n "$name" ] || continue
+        fn_name=${name##*::}
+        why=$(grep -rh -B4 --include='*.rs' "fn ${fn_name}(" host-capabilities runtime tests 2>/dev/null |
+            sed -n 's/.*ignore = "\(.*\)".*/\1/p' | head -n 1)
+        echo "  skipped: $crate $name (${why:-no reason given})"
+    done
+fi
