@@ -268,10 +268,10 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
         let mut seqs = Vec::new();
         for g in owner.index.range(vec![keys::TOPIC]..vec![keys::TOPIC + 1]) {
             let (k, v) = g.into_inner()?;
-            if v.is_empty() || v[..] == want[..] {
-                if let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after) {
-                    seqs.push(seq);
-                }
+            if (v.is_empty() || v[..] == want[..])
+                && let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after)
+            {
+                seqs.push(seq);
             }
         }
         return Ok(Driver::Unordered(seqs));
@@ -347,7 +347,9 @@ mod tests {
                     kinds
                         .iter()
                         .enumerate()
-                        .map(|(i, k)| NewEvent::new(format!("t{}", i % 2), *k, serde_json::json!({})))
+                        .map(|(i, k)| {
+                            NewEvent::new(format!("t{}", i % 2), *k, serde_json::json!({}))
+                        })
                         .collect(),
                 )
                 .unwrap();

@@ -72,7 +72,10 @@ impl Redaction {
         // than lower-casing a copy (that allocation was a tenth of an
         // append's cost).
         let field = field.as_bytes();
-        !self.exempt.iter().any(|e| field.eq_ignore_ascii_case(e.as_bytes()))
+        !self
+            .exempt
+            .iter()
+            .any(|e| field.eq_ignore_ascii_case(e.as_bytes()))
             && self.patterns.iter().any(|p| {
                 let p = p.as_bytes();
                 p.is_empty() || field.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
