@@ -34,6 +34,8 @@ pkg-config --exists libudev 2>/dev/null || missing+=(libudev-dev)
 # serve tests' schemathesis and Playwright run from venvs made below
 # (Debian's python3 makes venvs only with python3-venv).
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# `llmagent man` is tested by rendering its pages with man(1).
+command -v man >/dev/null || missing+=(man-db)
 # The web view of `llmagent serve` is tested in headless Chromium.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
@@ -51,22 +53,15 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The MCP Python SDK for the MCP tests (build/facilities.rs finds it here,
-# or at $LLMAGENT_VENV): `mcp` from PyPI, pinned to the major version the
-# tests are written for.
+# The tests' Python peers, in one venv (build/facilities.rs finds it here,
+# or at $LLMAGENT_VENV): the official MCP Python SDK (`mcp` from PyPI,
+# pinned to the major version the MCP tests are written for), schemathesis
+# (the property-based test of the service's OpenAPI document) and
+# Playwright (drives Debian's chromium for the web view's test; its own
+# browser download is not used).
 venv="${LLMAGENT_VENV:-$HOME/.cache/llmagent/venv}"
-if ! "$venv/bin/python" -c 'import mcp.server.mcpserver' >/dev/null 2>&1; then
-    echo "setup: installing the MCP Python SDK into $venv"
+if ! "$venv/bin/python" -c 'import mcp.server.mcpserver, schemathesis, playwright' >/dev/null 2>&1; then
+    echo "setup: installing the MCP Python SDK, schemathesis and Playwright into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2,<3'
-fi
-
-# schemathesis (the property-based test of the service's OpenAPI document)
-# and Playwright (drives Debian's chromium; its own browser download is not
-# used) for the `serve` tests, in a venv of their own.
-venv="${HOME}/.cache/llmagent/venv-serve"
-if ! "$venv/bin/python" -c 'import schemathesis, playwright' 2>/dev/null; then
-    echo "setup: installing schemathesis and playwright into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q schemathesis playwright
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'mcp>=2,<3' schemathesis playwright
 fi

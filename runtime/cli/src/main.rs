@@ -111,8 +111,15 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `llmagent man | man -l -`.
-    Man,
+    /// Print the manual page (roff), e.g. `llmagent man | man -l -`; with
+    /// `--dir`, write a page for every command instead.
+    Man {
+        /// Write `llmagent.1` and one page per subcommand
+        /// (`llmagent-run.1`, `llmagent-tools-call.1`, …) into this
+        /// directory, e.g. `/usr/local/share/man/man1`, and list them.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The calls waiting for a human's yes in the service: list, approve, deny.
     Approvals {
         #[command(subcommand)]
@@ -269,16 +276,7 @@ fn main() -> ExitCode {
                 clap_complete::generate(shell, &mut cmd, "llmagent", &mut std::io::stdout());
                 0
             }
-            Command::Man => {
-                let cmd = <Cli as clap::CommandFactory>::command();
-                match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        exit::RUNTIME
-                    }
-                }
-            }
+            Command::Man { dir } => man(dir.as_deref()),
             Command::Serve(args) => serve::serve(args, cli.events.as_deref()).await,
             Command::Agents { command, socket } => agents_cmd::agents(command, socket.path()).await,
             Command::Prompt { args, socket } => agents_cmd::prompt(args, socket.path()).await,
@@ -288,4 +286,42 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// `llmagent man`: the top page on stdout, or with `dir` a page for every
+/// command written there, one line per file written.
+fn man(dir: Option<&std::path::Path>) -> u8 {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        return match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: cannot write the manual page: {e}");
+                exit::RUNTIME
+            }
+        };
+    };
+    /// Writes `cmd`'s page and its subcommands' (built, so that each has
+    /// its `llmagent-…` display name), depth first; returns the paths.
+    fn write(cmd: &clap::Command, dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        out.push(clap_mangen::Man::new(cmd.clone()).generate_to(dir)?);
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write(sub, dir, out)?;
+        }
+        Ok(())
+    }
+    let mut cmd = cmd.disable_help_subcommand(true);
+    cmd.build();
+    let mut pages = Vec::new();
+    if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| write(&cmd, dir, &mut pages)) {
+        eprintln!(
+            "error: cannot write the manual pages into {}: {e}",
+            dir.display()
+        );
+        return exit::RUNTIME;
+    }
+    for page in pages {
+        println!("{}", page.display());
+    }
+    0
 }

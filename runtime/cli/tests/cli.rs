@@ -882,3 +882,120 @@ fn events_read_as_one_line_each_cut_to_the_width() {
         ]
     );
 }
+
+/// What bash offers for the last of `words`, with the script
+/// `llmagent completions bash` printed loaded as a user's shell loads it.
+fn bash_completes(script: &str, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let line = format!(
+        "{script}\nCOMP_WORDS=({}); COMP_CWORD={cword}; COMP_LINE='{}'; COMP_POINT=${{#COMP_LINE}}\n\
+         _llmagent llmagent '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.join(" "),
+        words[cword],
+        words[cword - 1],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &line])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "bash failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completion_completes_commands_and_flags_and_an_unknown_shell_exits_2() {
+    let out = llmagent(&["completions", "bash"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(bash_completes(&script, &["llmagent", "ag"]), ["agents"]);
+    assert_eq!(
+        bash_completes(&script, &["llmagent", "agents", "s"]),
+        ["start", "stop"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["llmagent", "events", "--fol"]),
+        ["--follow"]
+    );
+
+    let out = llmagent(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'tcsh'")
+            && err.contains("[possible values: bash, elvish, fish, powershell, zsh]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn man_writes_a_page_for_every_command_that_man_renders() {
+    let out = llmagent(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let top = String::from_utf8(out.stdout).unwrap();
+    assert!(top.contains(".TH llmagent 1"), "{top}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = llmagent(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<PathBuf> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    let mut written: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    written.sort();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, written, "every page written is listed, once");
+    for page in ["llmagent.1", "llmagent-run.1", "llmagent-tools-call.1", "llmagent-agents-stop.1"] {
+        assert!(
+            listed.contains(&dir.path().join(page)),
+            "{page} missing from {listed:?}"
+        );
+    }
+    assert!(
+        !listed.iter().any(|p| p.ends_with("llmagent-help.1")),
+        "no page for clap's help subcommand: {listed:?}"
+    );
+
+    // What `man` shows a user: the page renders, with the command's
+    // synopsis and its options.
+    let out = Command::new("man")
+        .args(["-P", "cat", "-l"])
+        .arg(dir.path().join("llmagent-tools-call.1"))
+        .env("MANWIDTH", "100")
+        .env("MAN_KEEP_FORMATTING", "0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run man (scripts/setup.sh installs man-db)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in ["NAME", "llmagent-tools-call", "SYNOPSIS", "--policy", "--role"] {
+        assert!(text.contains(expected), "{expected:?} not in the page:\n{text}");
+    }
+}
