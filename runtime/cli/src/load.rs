@@ -52,6 +52,17 @@ pub(crate) fn runtime_with(
     Ok(runtime)
 }
 
+/// Connects the MCP servers of `role` (of every role when `None`), warning
+/// on stderr about each one that is not available: its tools are left out
+/// until a later call reaches it.
+pub(crate) async fn attach_mcp(runtime: &Runtime, role: Option<&str>) {
+    for a in runtime.attach_mcp(role).await {
+        if let Err(why) = a.tools {
+            eprintln!("warning: role {}: {why}", a.role);
+        }
+    }
+}
+
 /// Prints a JSON value, pretty.
 pub(crate) fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {

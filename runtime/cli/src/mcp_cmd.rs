@@ -68,7 +68,7 @@ async fn serve(args: McpArgs, events: Option<&Path>) -> Result<(), u8> {
         )
     };
     let runtime = load::runtime_with(policy, recorder)?;
-    attach(&runtime).await;
+    load::attach_mcp(&runtime, Some(&args.role)).await;
     let service = McpService::new(runtime, &args.role).map_err(|e| {
         eprintln!("error: {e}");
         exit::POLICY
@@ -76,15 +76,6 @@ async fn serve(args: McpArgs, events: Option<&Path>) -> Result<(), u8> {
     match &args.http {
         None => stdio(service).await,
         Some(addr) => http(service, addr, &args).await,
-    }
-}
-
-/// Connects the role's own MCP servers, warning about those that fail.
-async fn attach(runtime: &Runtime) {
-    for a in runtime.attach_mcp().await {
-        if let Err(why) = a.tools {
-            eprintln!("warning: role {}: {why}", a.role);
-        }
     }
 }
 

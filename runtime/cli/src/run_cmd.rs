@@ -112,11 +112,7 @@ async fn run_inner(args: RunArgs, events_path: Option<&Path>) -> Result<u8, u8> 
         ev.emit_event(marker);
     }
     let runtime = load::runtime_with(policy, events.clone())?;
-    for a in runtime.attach_mcp().await {
-        if let Err(why) = a.tools {
-            eprintln!("warning: role {}: {why}", a.role);
-        }
-    }
+    load::attach_mcp(&runtime, Some(&settings.role)).await;
     let mut config = ClientConfig::new(&api_base);
     config.api_key = api_key;
     if let Some(secs) = args.request_timeout {

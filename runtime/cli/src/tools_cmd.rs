@@ -3,9 +3,9 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
-use llmagent_core::{CallRequest, Runtime, ToolInfo};
+use llmagent_core::{CallRequest, Runtime, ToolInfo, ToolOrigin};
 use llmagent_events::{Context, Events, Scope, with_scope};
-use llmagent_policy::Verdict;
+use llmagent_policy::{McpServer, Verdict};
 use serde_json::{Value, json};
 
 use crate::load::{self, print_json};
@@ -25,7 +25,7 @@ async fn run_inner(cmd: ToolsCommand, events: Option<&Path>) -> Result<u8, u8> {
     match cmd {
         ToolsCommand::List { policy, role, json } => {
             let rt = load::runtime(load::policy(policy.as_deref())?)?;
-            list(&rt, role.as_deref(), json)
+            list(&rt, role.as_deref(), json).await
         }
         ToolsCommand::Describe { tool, policy, json } => {
             let rt = load::runtime(load::policy(policy.as_deref())?)?;
@@ -103,7 +103,11 @@ fn usage(message: &str) -> u8 {
     exit::USAGE
 }
 
-fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
+/// The tools `role` may call (every tool without one), each with the
+/// actions the role is not denied. With a role, its MCP servers are started
+/// and listed too; without one they are named, not started (a listing stays
+/// instant and starts nothing).
+async fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
     let role = match role {
         Some(r) => Some(rt.policy().role(r).map_err(|e| {
             eprintln!("error: {e}");
@@ -111,8 +115,15 @@ fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
         })?),
         None => None,
     };
+    let tools = match role {
+        Some(r) => {
+            load::attach_mcp(rt, Some(&r.name)).await;
+            rt.tools_for(&r.name)
+        }
+        None => rt.tools().cloned().collect(),
+    };
     let mut rows = Vec::new();
-    for tool in rt.tools() {
+    for tool in &tools {
         let actions: Vec<(String, Verdict)> = tool
             .actions
             .iter()
@@ -128,6 +139,16 @@ fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
         }
         rows.push((tool, actions));
     }
+    // Without a role: the MCP servers the roles attach, not started.
+    let servers: Vec<&McpServer> = match role {
+        Some(_) => Vec::new(),
+        None => rt
+            .policy()
+            .roles
+            .values()
+            .flat_map(|r| r.mcp.values())
+            .collect(),
+    };
     if json {
         let v: Vec<Value> = rows
             .iter()
@@ -140,11 +161,20 @@ fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
                     "actions": acts.iter().map(|(a, v)| json!({"name": a, "approve": *v == Verdict::Approve})).collect::<Vec<_>>(),
                 })
             })
+            .chain(servers.iter().map(|s| {
+                json!({
+                    "name": s.name,
+                    "role": s.role,
+                    "origin": ToolOrigin::Mcp(s.transport.to_string()).to_string(),
+                    "description": format!("tools of the MCP server `{}`", s.name),
+                    "actions": Value::Null,
+                })
+            }))
             .collect();
         print_json(&Value::Array(v));
         return Ok(0);
     }
-    if rows.is_empty() {
+    if rows.is_empty() && servers.is_empty() {
         println!(
             "(no tools{})",
             role.map(|r| format!(" for role {}", r.name))
@@ -170,6 +200,20 @@ fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
             tool.description
         );
         println!("{:<10} actions: {}", "", names.join(", "));
+    }
+    for s in servers {
+        println!(
+            "{:<10} {:<8} {:<10} tools of the MCP server `{}` of role {}",
+            s.name,
+            "",
+            ToolOrigin::Mcp(s.transport.to_string()).to_string(),
+            s.name,
+            s.role
+        );
+        println!(
+            "{:<10} actions: not listed without starting it (`tools list --role {}` does)",
+            "", s.role
+        );
     }
     Ok(0)
 }

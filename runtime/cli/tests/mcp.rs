@@ -607,14 +607,11 @@ fn mcp_python_sdk_lists_and_calls_the_example_policy() {
     );
 }
 
-/// The issue's second "done when": an agent whose role attaches an
-/// external MCP server (the Python SDK's `MCPServer`) calls one of its
-/// tools through the policy, and the call is in `llmagent events`.
-#[test]
-#[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
-fn mcp_run_calls_an_attached_server_and_events_show_it() {
+/// The policy of the tests below: role `default` attaches the Python SDK
+/// server `notes` and may use two of its three tools.
+fn notes_policy() -> String {
     let read: Vec<String> = python_mcp::readable().unwrap();
-    let policy = format!(
+    format!(
         r#"
 version = 1
 [defaults]
@@ -629,8 +626,63 @@ tools = ["add", "echo"]
 "#,
         python = python_mcp::python().display(),
         script = python_mcp::script("notes_server.py").display(),
+    )
+}
+
+/// `tools list --role R` starts R's MCP servers and lists the tools R may
+/// use; without a role it names the servers and starts nothing.
+#[test]
+#[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
+fn tools_list_shows_a_roles_mcp_tools_and_names_servers_without_a_role() {
+    let dir = Dir::new(&notes_policy());
+    let out = llmagent(&["tools", "list", "--policy", &dir.policy(), "--role", "default", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["crypto", "notes"]);
+    let notes = &listed[1];
+    assert_eq!(
+        notes["actions"],
+        json!([{"name": "add", "approve": false}, {"name": "echo", "approve": false}])
     );
-    let dir = Dir::new(&policy);
+    assert_eq!(
+        notes["origin"],
+        format!("mcp {}", python_mcp::python().display())
+    );
+
+    let out = llmagent(&["tools", "list", "--policy", &dir.policy(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"] == "notes")
+        .collect();
+    assert_eq!(
+        notes,
+        [&json!({
+            "name": "notes",
+            "role": "default",
+            "origin": format!("mcp {}", python_mcp::python().display()),
+            "description": "tools of the MCP server `notes`",
+            "actions": null,
+        })]
+    );
+}
+
+/// The issue's second "done when": an agent whose role attaches an
+/// external MCP server (the Python SDK's `MCPServer`) calls one of its
+/// tools through the policy, and the call is in `llmagent events`.
+#[test]
+#[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
+fn mcp_run_calls_an_attached_server_and_events_show_it() {
+    let dir = Dir::new(&notes_policy());
     let model = ModelServer::start();
     model.push(Reply::tool_calls(&[(
         "c1",

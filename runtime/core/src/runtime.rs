@@ -230,21 +230,24 @@ impl Runtime {
             .map(|(name, e)| (name.as_str(), e))
     }
 
-    /// Connects every role's MCP servers (`[roles.R.mcp.NAME]`) and reads
-    /// their tool lists, so that [`Runtime::tools_for`] offers them; a
-    /// server that cannot be reached is reported and tried again on its
-    /// next call. Calls to MCP servers run on the async runtime this is
-    /// called on.
-    pub async fn attach_mcp(&self) -> Vec<McpAttach> {
+    /// Connects the MCP servers (`[roles.R.mcp.NAME]`) of `role`, or of
+    /// every role, and reads their tool lists, so that
+    /// [`Runtime::tools_for`] offers them; a server that cannot be reached
+    /// is reported and tried again on its next call. Calls to MCP servers
+    /// run on the async runtime this is called on.
+    pub async fn attach_mcp(&self, role: Option<&str>) -> Vec<McpAttach> {
         self.inner.mcp.adopt_runtime();
         let mut report = Vec::new();
-        for (role, server) in self.inner.mcp.all() {
+        for (r, server) in self.inner.mcp.all() {
+            if role.is_some_and(|want| want != r) {
+                continue;
+            }
             let tools = server
                 .refresh()
                 .await
                 .map(|info| info.actions.into_iter().map(|a| a.name).collect());
             report.push(McpAttach {
-                role: role.to_owned(),
+                role: r.to_owned(),
                 server: server.name().to_owned(),
                 tools,
             });

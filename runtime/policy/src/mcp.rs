@@ -63,6 +63,16 @@ pub enum McpTransport {
     },
 }
 
+impl std::fmt::Display for McpTransport {
+    /// The program or the URL: where the server's tools come from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            McpTransport::Command { program, .. } => write!(f, "{}", program.display()),
+            McpTransport::Url { url, .. } => f.write_str(url),
+        }
+    }
+}
+
 /// One `[roles.R.mcp.NAME]`, compiled.
 #[derive(Debug, Clone)]
 pub struct McpServer {

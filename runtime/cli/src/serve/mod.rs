@@ -83,6 +83,7 @@ async fn serve_inner(args: ServeArgs, events_path: Option<&Path>) -> Result<u8, 
     let store = load::event_store(events_path, true, policy.events.durability)?;
     let events = Events::new(store.clone());
     let runtime = load::runtime_with(policy, Some(events.clone()))?;
+    Supervisor::attach_mcp(&runtime).await;
     let supervisor = Supervisor::new(
         runtime,
         SupervisorOptions {

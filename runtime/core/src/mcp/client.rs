@@ -323,21 +323,17 @@ impl Server {
             }
         })
         .await;
-        let what = || match &self.config.transport {
-            McpTransport::Command { program, .. } => program.display().to_string(),
-            McpTransport::Url { url, .. } => url.clone(),
-        };
         match started {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(format!(
                 "MCP server `{}` ({}) is not available: {e}",
                 self.config.name,
-                what()
+                self.config.transport
             )),
             Err(_) => Err(format!(
                 "MCP server `{}` ({}) did not complete its start within {} ms",
                 self.config.name,
-                what(),
+                self.config.transport,
                 self.connect_timeout.as_millis()
             )),
         }
@@ -481,10 +477,7 @@ fn tool_info(
         name: config.name.clone(),
         description: format!("tools of the MCP server `{}`", config.name),
         version,
-        origin: ToolOrigin::Mcp(match &config.transport {
-            McpTransport::Command { program, .. } => program.display().to_string(),
-            McpTransport::Url { url, .. } => url.clone(),
-        }),
+        origin: ToolOrigin::Mcp(config.transport.to_string()),
         actions,
     }
 }

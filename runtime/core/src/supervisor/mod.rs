@@ -527,6 +527,18 @@ impl Supervisor {
         })
     }
 
+    /// Connects every role's MCP servers of `runtime`, so that agents are
+    /// offered their tools, logging each one that is not available (its
+    /// tools are offered once a later call reaches it). Call on a runtime
+    /// before handing it to [`Supervisor::new`]; reloads do it themselves.
+    pub async fn attach_mcp(runtime: &Runtime) {
+        for a in runtime.attach_mcp(None).await {
+            if let Err(why) = a.tools {
+                tracing::warn!(role = %a.role, server = %a.server, "MCP server not available: {why}");
+            }
+        }
+    }
+
     /// Loads the policy at `path` and puts it in force: new agents start
     /// under it; each running agent finishes its turn under the old one
     /// and then starts again under the new one. A file that does not
@@ -552,6 +564,7 @@ impl Supervisor {
                 return Err(e);
             }
         };
+        Self::attach_mcp(&runtime).await;
         match self.inner.runtime.write() {
             Ok(mut r) => *r = runtime.clone(),
             Err(poisoned) => *poisoned.into_inner() = runtime.clone(),
@@ -677,3 +690,4 @@ async fn halt(slot: &Slot) {
         tracing::error!(agent = %slot.request.name, "the agent did not stop in time");
     }
 }
+
