@@ -42,12 +42,12 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
         (
             "llmagent_chromium",
             std::path::Path::new("/usr/bin/chromium").exists() && venv_has("playwright"),
-            "Debian's chromium and Playwright in ~/.cache/llmagent/venv-serve (scripts/setup.sh)",
+            "Debian's chromium and Playwright in the tests' venv ($LLMAGENT_VENV, else ~/.cache/llmagent/venv; scripts/setup.sh makes it)",
         ),
         (
             "llmagent_schemathesis",
             venv_has("schemathesis"),
-            "schemathesis in ~/.cache/llmagent/venv-serve (scripts/setup.sh)",
+            "schemathesis in the tests' venv ($LLMAGENT_VENV, else ~/.cache/llmagent/venv; scripts/setup.sh makes it)",
         ),
         (
             "llmagent_systemd",
@@ -56,10 +56,8 @@ fn facilities() -> Vec<(&'static str, bool, &'static str)> {
         ),
         (
             "llmagent_mcp_python",
-            mcp_venv().is_some_and(|v| {
-                runs_with(&v.join("bin/python"), &["-c", "import mcp.server.mcpserver"])
-            }),
-            "the MCP Python SDK in a venv ($LLMAGENT_VENV, else ~/.cache/llmagent/venv; scripts/setup.sh makes it)",
+            venv_has("mcp.server.mcpserver"),
+            "the MCP Python SDK in the tests' venv ($LLMAGENT_VENV, else ~/.cache/llmagent/venv; scripts/setup.sh makes it)",
         ),
     ]
 }
@@ -79,14 +77,11 @@ pub fn emit_facilities() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    if let Some(py) = serve_venv_python().filter(|p| p.exists()) {
-        println!("cargo:rerun-if-changed={}", py.display());
-    }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LLMAGENT_VENV");
     // The venv's config once it exists; before, the directory it will be
     // made in (so that making it re-probes).
-    if let Some(venv) = mcp_venv() {
+    if let Some(venv) = venv() {
         let watched = [venv.join("pyvenv.cfg"), venv.join("..")];
         if let Some(p) = watched.iter().find(|p| p.exists()) {
             println!("cargo:rerun-if-changed={}", p.display());
@@ -102,9 +97,10 @@ pub fn emit_facilities() {
     }
 }
 
-/// Where the tests' Python venv with the MCP SDK lives: `$LLMAGENT_VENV`,
-/// else `~/.cache/llmagent/venv` (what `scripts/setup.sh` makes).
-fn mcp_venv() -> Option<std::path::PathBuf> {
+/// Where the tests' Python venv (the MCP SDK, schemathesis, Playwright)
+/// lives: `$LLMAGENT_VENV`, else `~/.cache/llmagent/venv` (what
+/// `scripts/setup.sh` makes).
+fn venv() -> Option<std::path::PathBuf> {
     if let Some(v) = std::env::var_os("LLMAGENT_VENV").filter(|v| !v.is_empty()) {
         return Some(v.into());
     }
@@ -113,25 +109,10 @@ fn mcp_venv() -> Option<std::path::PathBuf> {
         .map(|h| std::path::PathBuf::from(h).join(".cache/llmagent/venv"))
 }
 
-fn runs_with(program: &std::path::Path, args: &[&str]) -> bool {
-    std::process::Command::new(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The python of the `serve` tests' venv (schemathesis, Playwright).
-fn serve_venv_python() -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    Some(std::path::Path::new(&home).join(".cache/llmagent/venv-serve/bin/python"))
-}
-
 /// Whether that venv can import `module`.
 fn venv_has(module: &str) -> bool {
-    serve_venv_python().is_some_and(|py| {
-        std::process::Command::new(py)
+    venv().is_some_and(|v| {
+        std::process::Command::new(v.join("bin/python"))
             .args(["-c", &format!("import {module}")])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

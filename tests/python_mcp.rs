@@ -1,7 +1,9 @@
-//! The MCP Python SDK the MCP tests use as a third-party peer: the venv
-//! `scripts/setup.sh` makes, and the scripts in `tests/mcp/`. Tests that
-//! need it are ignored unless `cfg(llmagent_mcp_python)` (see
-//! `build/facilities.rs`).
+//! The tests' Python venv that `scripts/setup.sh` makes: the MCP Python
+//! SDK the MCP tests use as a third-party peer (with the scripts in
+//! `tests/mcp/`), and schemathesis and Playwright for the `serve` tests.
+//! Tests that need one are ignored unless its cfg is set
+//! (`llmagent_mcp_python`, `llmagent_schemathesis`, `llmagent_chromium`;
+//! see `build/facilities.rs`).
 
 use std::path::PathBuf;
 

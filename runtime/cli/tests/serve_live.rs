@@ -319,12 +319,6 @@ fn serve_cancels_turns_still_running_after_the_grace_period() {
     assert_eq!(svc.wait().0, Some(0));
 }
 
-/// The python of the venv `scripts/setup.sh` makes for these tests.
-fn venv_python() -> std::path::PathBuf {
-    std::path::Path::new(&std::env::var_os("HOME").unwrap())
-        .join(".cache/llmagent/venv-serve/bin/python")
-}
-
 #[test]
 #[cfg_attr(
     not(llmagent_chromium),
@@ -341,7 +335,7 @@ fn serve_web_view_prompts_and_approves_in_headless_chromium() {
     let svc = Service::start_with_token(&policy, token);
     let url = format!("http://127.0.0.1:{}/#token={token}", svc.tcp_port.unwrap());
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/page_test.py");
-    let out = std::process::Command::new(venv_python())
+    let out = std::process::Command::new(llmagent_tests::python_mcp::python())
         .arg(&script)
         .args([&url, "a"])
         .output()
@@ -372,7 +366,7 @@ fn serve_openapi_document_holds_for_every_answer_under_schemathesis() {
     let (status, doc) = http(&svc.socket, "GET", "/v1/openapi.json", None);
     assert_eq!((status, doc["openapi"].clone()), (200, json!("3.1.0")));
     let base = format!("http://127.0.0.1:{}", svc.tcp_port.unwrap());
-    let schemathesis = venv_python().with_file_name("schemathesis");
+    let schemathesis = llmagent_tests::python_mcp::python().with_file_name("schemathesis");
     let out = std::process::Command::new(schemathesis)
         .args([
             "run",
