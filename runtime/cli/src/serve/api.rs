@@ -20,13 +20,16 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
-use llmagent_core::{AgentInfo, PendingApproval, StartRequest, Supervisor, SupervisorError};
+use llmagent_core::{StartRequest, Supervisor, SupervisorError};
 use llmagent_events::{Delivery, Event, EventStore, Filter};
 use llmagent_policy::ToolProtocol;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
+use {
+    AgentView, Answered, Approval, Cancelled, ErrorBody, Health, PromptBody,
+    Reloaded, StartBody, Stopped,
+};
 use crate::events_cmd::{EventsQuery, message_json};
 
 /// What every handler shares.
@@ -41,11 +44,7 @@ type St = State<Arc<AppState>>;
 
 /// `{"error": {"code", "message"}}` with `status`.
 pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
+    (status, Json(ErrorBody::new(code, message))).into_response()
 }
 
 /// A supervisor error as an HTTP answer.
@@ -88,7 +87,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/reload", post(reload))
         .route(
             "/v1/openapi.json",
-            get(|| async { Json(super::openapi::document()) }),
+            get(|| async { Json(document()) }),
         )
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
@@ -121,72 +120,35 @@ async fn index() -> Response {
         .into_response()
 }
 
-/// An agent as JSON.
-pub(crate) fn agent_json(a: &AgentInfo) -> Value {
-    json!({
-        "name": a.name,
-        "role": a.role,
-        "model": a.model,
-        "api_base": a.api_base,
-        "protocol": a.protocol,
-        "state": a.state.as_str(),
-        "history_length": a.history_length,
-        "turns": a.turns,
-        "last_activity_ms": a.last_activity_ms,
-        "last_end": a.last_end,
-    })
-}
-
-fn approval_json(p: &PendingApproval) -> Value {
-    json!({
-        "id": p.id,
-        "agent": p.request.agent,
-        "role": p.request.role,
-        "tool": p.request.tool,
-        "action": p.request.action,
-        "args": p.request.args,
-        "asked_ms": p.asked_ms,
-        "deadline_ms": p.deadline_ms,
-    })
-}
-
 #[utoipa::path(get, path = "/v1/health", tag = "service",
-    responses((status = 200, description = "The service is up", body = super::openapi::Health)))]
-pub(crate) async fn health(State(st): St) -> Response {
-    Json(json!({
-        "status": if st.supervisor.accepting() { "ok" } else { "shutting_down" },
-        "pid": std::process::id(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "agents": st.supervisor.list().len(),
-        "uptime_ms": u64::try_from(st.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "policy": st.policy_path.display().to_string(),
-    }))
-    .into_response()
+    responses((status = 200, description = "The service is up", body = Health)))]
+pub(crate) async fn health(State(st): St) -> Json<Health> {
+    let status = if st.supervisor.accepting() {
+        "ok"
+    } else {
+        "shutting_down"
+    };
+    Json(Health {
+        status: status.to_owned(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        agents: st.supervisor.list().len(),
+        uptime_ms: u64::try_from(st.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        policy: st.policy_path.display().to_string(),
+    })
 }
 
 #[utoipa::path(get, path = "/v1/agents", tag = "agents",
-    responses((status = 200, description = "Every agent, by name", body = Vec<super::openapi::AgentView>)))]
-pub(crate) async fn list_agents(State(st): St) -> Response {
-    let agents: Vec<Value> = st.supervisor.list().iter().map(agent_json).collect();
-    Json(Value::Array(agents)).into_response()
-}
-
-/// The body of `POST /v1/agents`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StartBody {
-    name: String,
-    role: Option<String>,
-    model: Option<String>,
-    api_base: Option<String>,
-    protocol: Option<String>,
+    responses((status = 200, description = "Every agent, by name", body = Vec<AgentView>)))]
+pub(crate) async fn list_agents(State(st): St) -> Json<Vec<AgentView>> {
+    Json(st.supervisor.list().iter().map(AgentView::from).collect())
 }
 
 #[utoipa::path(post, path = "/v1/agents", tag = "agents",
-    request_body = super::openapi::StartBody,
+    request_body = StartBody,
     responses(
-        (status = 201, description = "Started", body = super::openapi::AgentView),
-        (status = 400, description = "A wrong body, an unknown agent or role, no model", body = super::openapi::ErrorBody), (status = 409, description = "The name runs already (already_started), or another process runs it", body = super::openapi::ErrorBody), (status = 422, description = "The policy refuses it", body = super::openapi::ErrorBody), (status = 500, description = "The agent could not start", body = super::openapi::ErrorBody), (status = 503, description = "Shutting down", body = super::openapi::ErrorBody)))]
+        (status = 201, description = "Started", body = AgentView),
+        (status = 400, description = "A wrong body, an unknown agent or role, no model", body = ErrorBody), (status = 409, description = "The name runs already (already_started), or another process runs it", body = ErrorBody), (status = 422, description = "The policy refuses it", body = ErrorBody), (status = 500, description = "The agent could not start", body = ErrorBody), (status = 503, description = "Shutting down", body = ErrorBody)))]
 pub(crate) async fn start_agent(
     State(st): St,
     body: Result<Json<StartBody>, JsonRejection>,
@@ -208,49 +170,43 @@ pub(crate) async fn start_agent(
         protocol,
     };
     match st.supervisor.start(request).await {
-        Ok(info) => (StatusCode::CREATED, Json(agent_json(&info))).into_response(),
+        Ok(info) => (StatusCode::CREATED, Json(AgentView::from(&info))).into_response(),
         Err(e) => supervisor_error(&e),
     }
 }
 
 #[utoipa::path(get, path = "/v1/agents/{name}", tag = "agents",
     params(("name" = String, Path, description = "The agent")),
-    responses((status = 200, description = "The agent", body = super::openapi::AgentView), (status = 404, description = "No such agent (not_found)", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "The agent", body = AgentView), (status = 404, description = "No such agent (not_found)", body = ErrorBody)))]
 pub(crate) async fn agent(State(st): St, Path(name): Path<String>) -> Response {
     match st.supervisor.info(&name) {
-        Ok(info) => Json(agent_json(&info)).into_response(),
+        Ok(info) => Json(AgentView::from(&info)).into_response(),
         Err(e) => supervisor_error(&e),
     }
 }
 
 #[utoipa::path(delete, path = "/v1/agents/{name}", tag = "agents",
     params(("name" = String, Path, description = "The agent")),
-    responses((status = 200, description = "Stopped; its running turn was cancelled", body = super::openapi::Stopped), (status = 404, description = "No such agent (not_found)", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Stopped; its running turn was cancelled", body = Stopped), (status = 404, description = "No such agent (not_found)", body = ErrorBody)))]
 pub(crate) async fn stop_agent(State(st): St, Path(name): Path<String>) -> Response {
     match st.supervisor.stop(&name).await {
-        Ok(()) => Json(json!({"name": name, "stopped": true})).into_response(),
+        Ok(()) => Json(Stopped {
+            name,
+            stopped: true,
+        })
+        .into_response(),
         Err(e) => supervisor_error(&e),
     }
 }
 
-/// The body of `POST /v1/agents/{name}/prompt`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PromptBody {
-    text: String,
-    /// Answer with the turn's events as server-sent events.
-    #[serde(default)]
-    stream: bool,
-}
-
 #[utoipa::path(post, path = "/v1/agents/{name}/prompt", tag = "agents",
     params(("name" = String, Path, description = "The agent")),
-    request_body = super::openapi::PromptBody,
+    request_body = PromptBody,
     responses(
         (status = 200, description = "The turn's outcome; with `stream` (or `Accept: text/event-stream`) its events as server-sent events, then the outcome", content(
-             (super::openapi::Outcome = "application/json"),
+             (Outcome = "application/json"),
              (String = "text/event-stream"))),
-        (status = 400, description = "A wrong body", body = super::openapi::ErrorBody), (status = 404, description = "No such agent (not_found)", body = super::openapi::ErrorBody), (status = 500, description = "The agent's task failed", body = super::openapi::ErrorBody), (status = 503, description = "Shutting down", body = super::openapi::ErrorBody)))]
+        (status = 400, description = "A wrong body", body = ErrorBody), (status = 404, description = "No such agent (not_found)", body = ErrorBody), (status = 500, description = "The agent's task failed", body = ErrorBody), (status = 503, description = "Shutting down", body = ErrorBody)))]
 pub(crate) async fn prompt(
     State(st): St,
     Path(name): Path<String>,
@@ -300,10 +256,10 @@ pub(crate) async fn prompt(
                 .data(llmagent_core::outcome_json(&outcome).to_string()),
             Ok(Err(e)) => SseEvent::default()
                 .event("error")
-                .data(json!({"error": {"code": e.code(), "message": e.to_string()}}).to_string()),
+                .data(ErrorBody::new(e.code(), &e.to_string()).to_json()),
             Err(e) => SseEvent::default()
                 .event("error")
-                .data(json!({"error": {"code": "internal", "message": e.to_string()}}).to_string()),
+                .data(ErrorBody::new("internal", &e.to_string()).to_json()),
         };
         let _ = tx.send(last);
     });
@@ -331,17 +287,21 @@ fn sse(
 
 #[utoipa::path(post, path = "/v1/agents/{name}/cancel", tag = "agents",
     params(("name" = String, Path, description = "The agent")),
-    responses((status = 200, description = "Whether a turn was running", body = super::openapi::Cancelled), (status = 404, description = "No such agent (not_found)", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Whether a turn was running", body = Cancelled), (status = 404, description = "No such agent (not_found)", body = ErrorBody)))]
 pub(crate) async fn cancel(State(st): St, Path(name): Path<String>) -> Response {
     match st.supervisor.cancel(&name) {
-        Ok(was) => Json(json!({"name": name, "cancelled": was})).into_response(),
+        Ok(was) => Json(Cancelled {
+            name,
+            cancelled: was,
+        })
+        .into_response(),
         Err(e) => supervisor_error(&e),
     }
 }
 
 #[utoipa::path(get, path = "/v1/agents/{name}/history", tag = "agents",
     params(("name" = String, Path, description = "The agent (running or not)")),
-    responses((status = 200, description = "Its conversation, as rebuilt from the store", body = Vec<super::openapi::Message>), (status = 500, description = "The store failed", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Its conversation, as rebuilt from the store", body = Vec<Message>), (status = 500, description = "The store failed", body = ErrorBody)))]
 pub(crate) async fn history(State(st): St, Path(name): Path<String>) -> Response {
     match st.store.conversation_for(&name) {
         Ok(messages) => {
@@ -353,7 +313,7 @@ pub(crate) async fn history(State(st): St, Path(name): Path<String>) -> Response
 
 #[utoipa::path(get, path = "/v1/events", tag = "events",
     params(EventsQuery),
-    responses((status = 200, description = "Stored events, oldest first", body = Vec<super::openapi::EventView>), (status = 400, description = "A wrong filter", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Stored events, oldest first", body = Vec<EventView>), (status = 400, description = "A wrong filter", body = ErrorBody)))]
 pub(crate) async fn events(
     State(st): St,
     q: Result<Query<EventsQuery>, QueryRejection>,
@@ -373,7 +333,7 @@ pub(crate) async fn events(
 /// from the store, so none is missed.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
     params(EventsQuery),
-    responses((status = 200, description = "Server-sent events: `event` events, each a stored event (after `after_seq` first when given, then live)", content_type = "text/event-stream", body = String), (status = 400, description = "A wrong filter", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Server-sent events: `event` events, each a stored event (after `after_seq` first when given, then live)", content_type = "text/event-stream", body = String), (status = 400, description = "A wrong filter", body = ErrorBody)))]
 pub(crate) async fn stream_events(
     State(st): St,
     q: Result<Query<EventsQuery>, QueryRejection>,
@@ -439,16 +399,16 @@ pub(crate) async fn stream_events(
 }
 
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals",
-    responses((status = 200, description = "Calls waiting for a yes, oldest first", body = Vec<super::openapi::Approval>)))]
-pub(crate) async fn approvals(State(st): St) -> Response {
-    let pending: Vec<Value> = st
-        .supervisor
-        .approvals()
-        .pending()
-        .iter()
-        .map(approval_json)
-        .collect();
-    Json(Value::Array(pending)).into_response()
+    responses((status = 200, description = "Calls waiting for a yes, oldest first", body = Vec<Approval>)))]
+pub(crate) async fn approvals(State(st): St) -> Json<Vec<Approval>> {
+    Json(
+        st.supervisor
+            .approvals()
+            .pending()
+            .iter()
+            .map(Approval::from)
+            .collect(),
+    )
 }
 
 async fn answer(st: &AppState, id: &str, yes: bool) -> Response {
@@ -456,7 +416,7 @@ async fn answer(st: &AppState, id: &str, yes: bool) -> Response {
         return bad_request("an approval id is a number (see GET /v1/approvals)");
     };
     if st.supervisor.approvals().answer(id, yes) {
-        Json(json!({"id": id, "approved": yes})).into_response()
+        Json(Answered { id, approved: yes }).into_response()
     } else {
         error_response(
             StatusCode::NOT_FOUND,
@@ -468,24 +428,27 @@ async fn answer(st: &AppState, id: &str, yes: bool) -> Response {
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/approve", tag = "approvals",
     params(("id" = u64, Path, description = "The approval")),
-    responses((status = 200, description = "The call runs", body = super::openapi::Answered), (status = 400, description = "Not a number", body = super::openapi::ErrorBody), (status = 404, description = "Not waiting (answered, or past its deadline)", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "The call runs", body = Answered), (status = 400, description = "Not a number", body = ErrorBody), (status = 404, description = "Not waiting (answered, or past its deadline)", body = ErrorBody)))]
 pub(crate) async fn approve(State(st): St, Path(id): Path<String>) -> Response {
     answer(&st, &id, true).await
 }
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/deny", tag = "approvals",
     params(("id" = u64, Path, description = "The approval")),
-    responses((status = 200, description = "The call is refused", body = super::openapi::Answered), (status = 400, description = "Not a number", body = super::openapi::ErrorBody), (status = 404, description = "Not waiting (answered, or past its deadline)", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "The call is refused", body = Answered), (status = 400, description = "Not a number", body = ErrorBody), (status = 404, description = "Not waiting (answered, or past its deadline)", body = ErrorBody)))]
 pub(crate) async fn deny(State(st): St, Path(id): Path<String>) -> Response {
     answer(&st, &id, false).await
 }
 
 #[utoipa::path(post, path = "/v1/reload", tag = "service",
-    responses((status = 200, description = "The policy file is in force", body = super::openapi::Reloaded), (status = 422, description = "The file does not check; the old policy stays", body = super::openapi::ErrorBody), (status = 500, description = "Its tools do not load; the old policy stays", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "The policy file is in force", body = Reloaded), (status = 422, description = "The file does not check; the old policy stays", body = ErrorBody), (status = 500, description = "Its tools do not load; the old policy stays", body = ErrorBody)))]
 pub(crate) async fn reload(State(st): St) -> Response {
     match st.supervisor.reload(&st.policy_path).await {
-        Ok(()) => Json(json!({"result": "ok", "policy": st.policy_path.display().to_string()}))
-            .into_response(),
+        Ok(()) => Json(Reloaded {
+            result: "ok".to_owned(),
+            policy: st.policy_path.display().to_string(),
+        })
+        .into_response(),
         Err(e) => supervisor_error(&e),
     }
 }
