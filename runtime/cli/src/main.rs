@@ -303,7 +303,11 @@ fn man(dir: Option<&std::path::Path>) -> u8 {
     };
     /// Writes `cmd`'s page and its subcommands' (built, so that each has
     /// its `llmagent-…` display name), depth first; returns the paths.
-    fn write(cmd: &clap::Command, dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    fn write(
+        cmd: &clap::Command,
+        dir: &std::path::Path,
+        out: &mut Vec<PathBuf>,
+    ) -> std::io::Result<()> {
         out.push(clap_mangen::Man::new(cmd.clone()).generate_to(dir)?);
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             write(sub, dir, out)?;

@@ -972,7 +972,12 @@ fn man_writes_a_page_for_every_command_that_man_renders() {
     let mut sorted = listed.clone();
     sorted.sort();
     assert_eq!(sorted, written, "every page written is listed, once");
-    for page in ["llmagent.1", "llmagent-run.1", "llmagent-tools-call.1", "llmagent-agents-stop.1"] {
+    for page in [
+        "llmagent.1",
+        "llmagent-run.1",
+        "llmagent-tools-call.1",
+        "llmagent-agents-stop.1",
+    ] {
         assert!(
             listed.contains(&dir.path().join(page)),
             "{page} missing from {listed:?}"
@@ -993,9 +998,22 @@ fn man_writes_a_page_for_every_command_that_man_renders() {
         .stdin(Stdio::null())
         .output()
         .expect("run man (scripts/setup.sh installs man-db)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    for expected in ["NAME", "llmagent-tools-call", "SYNOPSIS", "--policy", "--role"] {
-        assert!(text.contains(expected), "{expected:?} not in the page:\n{text}");
+    for expected in [
+        "NAME",
+        "llmagent-tools-call",
+        "SYNOPSIS",
+        "--policy",
+        "--role",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in the page:\n{text}"
+        );
     }
 }

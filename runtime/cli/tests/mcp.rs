@@ -635,8 +635,21 @@ tools = ["add", "echo"]
 #[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
 fn tools_list_shows_a_roles_mcp_tools_and_names_servers_without_a_role() {
     let dir = Dir::new(&notes_policy());
-    let out = llmagent(&["tools", "list", "--policy", &dir.policy(), "--role", "default", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = llmagent(&[
+        "tools",
+        "list",
+        "--policy",
+        &dir.policy(),
+        "--role",
+        "default",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = listed
         .as_array()
@@ -656,7 +669,12 @@ fn tools_list_shows_a_roles_mcp_tools_and_names_servers_without_a_role() {
     );
 
     let out = llmagent(&["tools", "list", "--policy", &dir.policy(), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     let notes: Vec<&Value> = listed
         .as_array()

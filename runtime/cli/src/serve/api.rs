@@ -26,11 +26,11 @@ use llmagent_policy::ToolProtocol;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use {
-    AgentView, Answered, Approval, Cancelled, ErrorBody, Health, PromptBody,
-    Reloaded, StartBody, Stopped,
-};
 use crate::events_cmd::{EventsQuery, message_json};
+use {
+    AgentView, Answered, Approval, Cancelled, ErrorBody, Health, PromptBody, Reloaded, StartBody,
+    Stopped,
+};
 
 /// What every handler shares.
 pub(crate) struct AppState {
@@ -85,10 +85,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/approvals/{id}/approve", post(approve))
         .route("/v1/approvals/{id}/deny", post(deny))
         .route("/v1/reload", post(reload))
-        .route(
-            "/v1/openapi.json",
-            get(|| async { Json(document()) }),
-        )
+        .route("/v1/openapi.json", get(|| async { Json(document()) }))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             error_response(

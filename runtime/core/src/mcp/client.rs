@@ -327,8 +327,7 @@ impl Server {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(format!(
                 "MCP server `{}` ({}) is not available: {e}",
-                self.config.name,
-                self.config.transport
+                self.config.name, self.config.transport
             )),
             Err(_) => Err(format!(
                 "MCP server `{}` ({}) did not complete its start within {} ms",

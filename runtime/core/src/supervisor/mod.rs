@@ -690,4 +690,3 @@ async fn halt(slot: &Slot) {
         tracing::error!(agent = %slot.request.name, "the agent did not stop in time");
     }
 }
-
