@@ -63,7 +63,7 @@ fn output(outcome: &CallOutcome) -> Value {
 #[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
 async fn mcp_client_offers_only_the_granted_tools_and_calls_them() {
     let env = Env::new(&policy(""));
-    let attached = env.runtime.attach_mcp().await;
+    let attached = env.runtime.attach_mcp(None).await;
     assert_eq!(attached.len(), 1);
     let mut tools = attached[0].tools.clone().expect("the server answers");
     tools.sort();
@@ -176,7 +176,7 @@ async fn mcp_client_restarts_a_server_that_exits_mid_call() {
 #[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
 async fn mcp_client_rereads_the_tool_list_when_it_changes() {
     let env = Env::new(&policy(""));
-    env.runtime.attach_mcp().await;
+    env.runtime.attach_mcp(None).await;
     let before = env.runtime.tools_for("default");
     let notes = before.iter().find(|t| t.name == "notes").unwrap();
     assert!(notes.action("note").is_none());
@@ -238,7 +238,7 @@ command = ["/bin/false"]
 tools = ["*"]
 "#,
     );
-    let attached = env.runtime.attach_mcp().await;
+    let attached = env.runtime.attach_mcp(None).await;
     let why = attached[0].tools.clone().expect_err("it cannot start");
     assert!(
         why.starts_with("MCP server `broken` (/bin/false) is not available: "),

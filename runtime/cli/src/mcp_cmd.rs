@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use llmagent_core::{McpService, Runtime};
+use llmagent_core::McpService;
 use llmagent_events::Events;
 use rmcp::ServiceExt;
 

@@ -26,11 +26,11 @@ use llmagent_policy::ToolProtocol;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::events_cmd::{EventsQuery, message_json};
-use {
-    AgentView, Answered, Approval, Cancelled, ErrorBody, Health, PromptBody, Reloaded, StartBody,
-    Stopped,
+use super::openapi::{
+    AgentView, Answered, Approval, Cancelled, ErrorBody, EventView, Health, Message, Outcome,
+    PromptBody, Reloaded, StartBody, Stopped, document,
 };
+use crate::events_cmd::{EventsQuery, message_json};
 
 /// What every handler shares.
 pub(crate) struct AppState {
