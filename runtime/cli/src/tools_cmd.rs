@@ -120,7 +120,7 @@ async fn list(rt: &Runtime, role: Option<&str>, json: bool) -> Result<u8, u8> {
             load::attach_mcp(rt, Some(&r.name)).await;
             rt.tools_for(&r.name)
         }
-        None => rt.tools().cloned().collect(),
+        None => rt.tools().cloned().map(std::sync::Arc::new).collect(),
     };
     let mut rows = Vec::new();
     for tool in &tools {

@@ -99,7 +99,8 @@ impl ToolInfo {
 
 /// A loaded tool.
 pub(crate) struct LoadedTool {
-    pub(crate) info: ToolInfo,
+    /// Shared with every agent's offer (`Runtime::tools_for`).
+    pub(crate) info: Arc<ToolInfo>,
     pub(crate) pre: ToolWorldPre<State>,
     pub(crate) cache: CacheOutcome,
     pub(crate) load_time: Duration,
@@ -247,7 +248,7 @@ fn load(
     let spec = described.map_err(|e| fail(format!("describe() failed: {}", e.message)))?;
     let info = validate_spec(name, origin.clone(), spec).map_err(fail)?;
     Ok(LoadedTool {
-        info,
+        info: Arc::new(info),
         pre,
         cache: cache_outcome,
         load_time: started.elapsed(),

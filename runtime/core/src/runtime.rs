@@ -216,7 +216,7 @@ impl Runtime {
 
     /// Every tool, by name.
     pub fn tools(&self) -> impl Iterator<Item = &ToolInfo> {
-        self.inner.tools.values().map(|t| &t.info)
+        self.inner.tools.values().map(|t| &*t.info)
     }
 
     /// The policy's `[tools.NAME]` components that could not be loaded
@@ -245,7 +245,7 @@ impl Runtime {
             let tools = server
                 .refresh()
                 .await
-                .map(|info| info.actions.into_iter().map(|a| a.name).collect());
+                .map(|info| info.actions.iter().map(|a| a.name.clone()).collect());
             report.push(McpAttach {
                 role: r.to_owned(),
                 server: server.name().to_owned(),
@@ -257,8 +257,13 @@ impl Runtime {
 
     /// The tools a role can reach: every component, then its MCP servers
     /// as last listed (see [`Runtime::attach_mcp`]).
-    pub fn tools_for(&self, role: &str) -> Vec<ToolInfo> {
-        let mut tools: Vec<ToolInfo> = self.tools().cloned().collect();
+    pub fn tools_for(&self, role: &str) -> Vec<Arc<ToolInfo>> {
+        let mut tools: Vec<Arc<ToolInfo>> = self
+            .inner
+            .tools
+            .values()
+            .map(|t| Arc::clone(&t.info))
+            .collect();
         tools.extend(
             self.inner
                 .mcp
@@ -271,7 +276,7 @@ impl Runtime {
 
     /// One tool.
     pub fn tool(&self, name: &str) -> Option<&ToolInfo> {
-        self.inner.tools.get(name).map(|t| &t.info)
+        self.inner.tools.get(name).map(|t| &*t.info)
     }
 
     /// How a tool was loaded.

@@ -307,8 +307,18 @@ pub fn http_client_builder() -> Result<reqwest::ClientBuilder, String> {
 }
 
 /// rustls on the `ring` provider, verifying against the OS trust store,
-/// HTTP/1.1 only.
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+/// HTTP/1.1 only. Built once per process: reading and parsing the trust
+/// store took milliseconds, for each of a service's agents. (A trust store
+/// changed while the process runs is seen after a restart.)
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| new_tls_config().map_err(|e| e.to_string()))
+        .clone()
+}
+
+fn new_tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)

@@ -145,7 +145,8 @@ mod tests {
                 name: "read".to_owned(),
                 description: "Reads a file".to_owned(),
                 parameters: json!({"type": "object"}),
-            }],
+            }]
+            .into(),
             response_format: Some(ResponseFormat {
                 name: "answer".to_owned(),
                 schema: json!({"type": "string"}),

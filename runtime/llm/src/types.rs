@@ -136,8 +136,8 @@ pub struct ChatRequest {
     /// The conversation so far.
     pub messages: Vec<Message>,
     /// Functions offered (native protocol); the `tools` field is omitted
-    /// when empty.
-    pub tools: Vec<ToolDef>,
+    /// when empty. Shared: an agent offers the same list on every request.
+    pub tools: std::sync::Arc<[ToolDef]>,
     /// A schema the reply must match (constrained json protocol).
     pub response_format: Option<ResponseFormat>,
     /// Sampling temperature.

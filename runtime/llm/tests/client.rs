@@ -121,7 +121,8 @@ async fn tools_and_response_format_are_serialised() {
         name: "read_file".to_owned(),
         description: "Reads a file".to_owned(),
         parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}}),
-    }];
+    }]
+    .into();
     request.response_format = Some(ResponseFormat {
         name: "step".to_owned(),
         schema: json!({"type": "object"}),

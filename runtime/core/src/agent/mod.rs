@@ -131,6 +131,12 @@ pub struct Agent {
     may_fall_back: bool,
     offered: Vec<Offered>,
     names: FunctionNames,
+    /// The native protocol's function definitions of `offered`, built
+    /// once: every request of the agent's life sends the same list.
+    tool_defs: Arc<[llmagent_llm::ToolDef]>,
+    /// The system prompt for the wire it was built for (rebuilt after a
+    /// fallback changes the wire).
+    system_prompt: std::sync::Mutex<Option<(Wire, Arc<str>)>>,
     history: Vec<Message>,
     /// Secrets sealed out of tool results, by handle.
     vault: secrets::Vault,
@@ -164,11 +170,12 @@ impl Agent {
             Some(ev) => Some(AgentLock::acquire(ev.store().path(), &settings.name)?),
             None => None,
         };
-        let offered =
-            protocol::offered(runtime.tools_for(&settings.role).iter(), |tool, action| {
-                role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny
-            });
+        let offered = protocol::offered(
+            runtime.tools_for(&settings.role).iter().map(|t| &**t),
+            |tool, action| role.decide(tool, action).verdict() != llmagent_policy::Verdict::Deny,
+        );
         let names = FunctionNames::new(&offered);
+        let tool_defs = protocol::tool_defs(&offered, &names).into();
         let secret_inputs = secrets::secret_inputs(&offered);
         let redactor = Redactor::new(&runtime.policy().redact);
         let history = match &events {
@@ -208,6 +215,8 @@ impl Agent {
             may_fall_back,
             offered,
             names,
+            tool_defs,
+            system_prompt: std::sync::Mutex::new(None),
             history,
             vault: secrets::Vault::default(),
             redactor,
@@ -234,7 +243,7 @@ impl Agent {
 
     /// The system prompt the next request will carry.
     pub fn system_prompt(&self) -> String {
-        self.system_prompt_text()
+        self.system_prompt_text().to_string()
     }
 
     /// Runs one turn for `text`. `observer` sees what happens as it

@@ -110,7 +110,7 @@ pub(crate) struct Server {
     events: Option<Events>,
     conn: tokio::sync::Mutex<Option<Conn>>,
     /// The tools the role may use, as last listed.
-    tools: Arc<Mutex<Option<ToolInfo>>>,
+    tools: Arc<Mutex<Option<Arc<ToolInfo>>>>,
     /// Set by a `tools/list_changed` notification (and before the first
     /// listing): the list is read again before it is next used.
     stale: Arc<AtomicBool>,
@@ -146,7 +146,7 @@ impl Conn {
 /// wait for the loop that runs it).
 struct Handler {
     config: McpServer,
-    tools: Arc<Mutex<Option<ToolInfo>>>,
+    tools: Arc<Mutex<Option<Arc<ToolInfo>>>>,
     stale: Arc<AtomicBool>,
 }
 
@@ -164,7 +164,7 @@ impl ClientHandler for Handler {
             {
                 let info = tool_info(&config, &listed, &context.peer);
                 if let Ok(mut t) = tools.lock() {
-                    *t = Some(info);
+                    *t = Some(Arc::new(info));
                 }
                 stale.store(false, Ordering::Release);
             }
@@ -187,12 +187,12 @@ impl Server {
 
     /// The tools the role may use, as last listed (nothing before the
     /// first connection).
-    pub(crate) fn cached(&self) -> Option<ToolInfo> {
+    pub(crate) fn cached(&self) -> Option<Arc<ToolInfo>> {
         self.tools.lock().ok().and_then(|t| t.clone())
     }
 
     /// Connects if needed and lists the tools again if the list is stale.
-    pub(crate) async fn refresh(&self) -> Result<ToolInfo, String> {
+    pub(crate) async fn refresh(&self) -> Result<Arc<ToolInfo>, String> {
         let mut conn = self.conn.lock().await;
         let restarted = self.ensure(&mut conn).await?;
         if self.stale.swap(false, Ordering::AcqRel)
@@ -208,7 +208,7 @@ impl Server {
                 .map_err(|e| format!("the server could not list its tools: {e}"))?;
             let info = tool_info(&self.config, &listed, c.service.peer());
             if let Ok(mut t) = self.tools.lock() {
-                *t = Some(info);
+                *t = Some(Arc::new(info));
             }
         }
         self.cached().ok_or_else(|| "no tool list".to_owned())

@@ -89,9 +89,10 @@ impl McpService {
         let Ok(role) = self.runtime.policy().role(&self.role) else {
             return Vec::new();
         };
-        protocol::offered(self.runtime.tools_for(&self.role).iter(), |tool, action| {
-            role.decide(tool, action).verdict() != Verdict::Deny
-        })
+        protocol::offered(
+            self.runtime.tools_for(&self.role).iter().map(|t| &**t),
+            |tool, action| role.decide(tool, action).verdict() != Verdict::Deny,
+        )
     }
 
     /// One call, as the client asked for it.

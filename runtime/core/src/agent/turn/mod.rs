@@ -143,7 +143,7 @@ impl<'a> Turn<'a> {
         );
         if self.agent.history.is_empty() {
             // On record only (the predecessor's fresh start); never replayed.
-            let system = Message::system(self.agent.system_prompt_text());
+            let system = Message::system(self.agent.system_prompt_text().as_ref());
             self.agent.record_message(&system);
         }
         self.agent.push(Message::user(text));

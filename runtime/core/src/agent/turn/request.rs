@@ -2,6 +2,8 @@
 //! system prompt, and which protocol to fall back to when the server
 //! refuses one.
 
+use std::sync::Arc;
+
 use llmagent_llm::{ChatRequest, ChatResponse, LlmClient, LlmError, Message, ResponseFormat};
 
 use super::super::prompt::{self, Style};
@@ -13,7 +15,7 @@ impl Turn<'_> {
     pub(super) fn request(&self) -> ChatRequest {
         let agent = &*self.agent;
         let mut messages = Vec::with_capacity(agent.history.len() + 1);
-        messages.push(Message::system(agent.system_prompt_text()));
+        messages.push(Message::system(agent.system_prompt_text().as_ref()));
         match agent.wire {
             Wire::Native => messages.extend(agent.history.iter().cloned()),
             Wire::Json | Wire::Constrained => {
@@ -24,8 +26,8 @@ impl Turn<'_> {
             model: agent.settings.model.clone(),
             messages,
             tools: match agent.wire {
-                Wire::Native => protocol::tool_defs(&agent.offered, &agent.names),
-                _ => Vec::new(),
+                Wire::Native => Arc::clone(&agent.tool_defs),
+                _ => Arc::from([]),
             },
             response_format: (agent.wire == Wire::Constrained).then(|| ResponseFormat {
                 name: "tool_call_or_answer".into(),
@@ -70,7 +72,23 @@ impl Turn<'_> {
 
 impl Agent {
     /// The system prompt for the agent's role and current protocol.
-    pub(in crate::agent) fn system_prompt_text(&self) -> String {
+    /// The system prompt for the current wire, built once per wire.
+    pub(in crate::agent) fn system_prompt_text(&self) -> Arc<str> {
+        let mut cached = self
+            .system_prompt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cached {
+            Some((wire, text)) if *wire == self.wire => Arc::clone(text),
+            _ => {
+                let text: Arc<str> = self.build_system_prompt().into();
+                *cached = Some((self.wire, Arc::clone(&text)));
+                text
+            }
+        }
+    }
+
+    fn build_system_prompt(&self) -> String {
         let role = self.runtime.policy().role(&self.settings.role).ok();
         let style = match self.wire {
             Wire::Native => Style::Native,
