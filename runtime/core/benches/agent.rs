@@ -11,129 +11,18 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
 mod report;
+mod rig;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use llmagent_core::{
-    Agent, AgentSettings, CallRequest, DenyApprovals, Runtime, RuntimeOptions, TurnEnd,
-    builtin_names,
-};
-use llmagent_events::{EventStore, Events, StoreConfig};
-use llmagent_llm::{ChatRequest, ChatResponse, ClientConfig, LlmClient, LlmError, OpenAiClient};
-use llmagent_policy::{Policy, ToolProtocol};
-use llmagent_tests::model_server::{ModelServer, Reply};
-use tokio_util::sync::CancellationToken;
-
-const POLICY: &str = "version = 1\n[roles.bench]\ntools = [\"crypto\"]\n";
-
-struct Rig {
-    _dir: tempfile::TempDir,
-    runtime: Runtime,
-    events: Events,
-    server: ModelServer,
-    client: Arc<OpenAiClient>,
-    tokio: tokio::runtime::Runtime,
-}
-
-fn rig() -> Rig {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("policy.toml");
-    std::fs::write(&path, POLICY).expect("policy");
-    let policy = Policy::load(&path, &builtin_names()).expect("policy");
-    let store = EventStore::open(StoreConfig::new(dir.path().join("events"))).expect("store");
-    let events = Events::new(store);
-    let options = RuntimeOptions {
-        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-cache")),
-        events: Some(events.clone()),
-        ..RuntimeOptions::default()
-    };
-    let runtime = Runtime::new(policy, options).expect("runtime");
-    let server = ModelServer::start();
-    let client = Arc::new(OpenAiClient::new(ClientConfig::new(server.base_url())).expect("client"));
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
-    Rig {
-        _dir: dir,
-        runtime,
-        events,
-        server,
-        client,
-        tokio,
-    }
-}
-
-/// A client that keeps a copy of every request the agent sends.
-struct Capture {
-    inner: Arc<OpenAiClient>,
-    requests: std::sync::Mutex<Vec<ChatRequest>>,
-}
-
-#[async_trait::async_trait]
-impl LlmClient for Capture {
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        self.requests.lock().unwrap().push(request.clone());
-        self.inner.chat(request).await
-    }
-
-    async fn chat_stream(
-        &self,
-        request: &ChatRequest,
-        on_text: &mut (dyn for<'t> FnMut(&'t str) + Send),
-    ) -> Result<ChatResponse, LlmError> {
-        self.requests.lock().unwrap().push(request.clone());
-        self.inner.chat_stream(request, on_text).await
-    }
-
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
-    }
-}
-
-/// A fresh agent of the bench role on the native protocol.
-fn agent(rig: &Rig, name: &str, client: Arc<dyn LlmClient>, record: bool) -> Agent {
-    let mut settings = AgentSettings::new(name, "bench", "scripted");
-    settings.protocol = ToolProtocol::Native;
-    Agent::new(
-        rig.runtime.clone(),
-        client,
-        settings,
-        record.then(|| rig.events.clone()),
-        Arc::new(DenyApprovals),
-    )
-    .expect("agent")
-}
-
-/// Scripts one turn's two replies: the tool call, then the answer.
-fn script_turn(rig: &Rig) {
-    rig.server.push(Reply::tool_calls(&[(
-        "c",
-        "crypto-sha256",
-        r#"{"data":"hello"}"#,
-    )]));
-    rig.server.push(Reply::text("done"));
-}
+use llmagent_core::CallRequest;
+use rig::{ROLE, turn_replies};
 
 fn bench(c: &mut Criterion) {
-    let rig = rig();
+    let rig = rig::rig();
     // The two requests of a turn, as the agent sends them.
-    let capture = Arc::new(Capture {
-        inner: rig.client.clone(),
-        requests: std::sync::Mutex::new(Vec::new()),
-    });
-    script_turn(&rig);
-    let mut probe = agent(&rig, "bench-capture", capture.clone(), false);
-    let out =
-        rig.tokio
-            .block_on(probe.prompt("hash hello", &mut |_| {}, &CancellationToken::new()));
-    assert_eq!(out.end, TurnEnd::Answer("done".into()));
-    let requests = capture.requests.lock().unwrap().clone();
-    assert_eq!(requests.len(), 2, "a turn is two model requests");
+    let requests = rig.captured_requests(1);
     let mut n = 0u64;
     for (name, record) in [
         ("agent_turn_one_tool", true),
@@ -144,49 +33,31 @@ fn bench(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     n += 1;
-                    let mut agent = agent(&rig, &format!("bench-{n}"), rig.client.clone(), record);
-                    script_turn(&rig);
+                    let mut agent = rig.agent(&format!("bench-{n}"), rig.client.clone(), record);
                     let started = Instant::now();
-                    let out = rig.tokio.block_on(agent.prompt(
-                        "hash hello",
-                        &mut |_| {},
-                        &CancellationToken::new(),
-                    ));
+                    rig.turn(&mut agent);
                     total += started.elapsed();
-                    assert_eq!(out.end, TurnEnd::Answer("done".into()));
                 }
                 total
             })
         });
     }
     // Each exchange with the reply the turn got to it.
+    let replies = turn_replies();
     for (name, request, reply) in [
-        (
-            "model_http_exchange_call",
-            &requests[0],
-            Reply::tool_calls(&[("c", "crypto-sha256", r#"{"data":"hello"}"#)]),
-        ),
-        (
-            "model_http_exchange_answer",
-            &requests[1],
-            Reply::text("done"),
-        ),
+        ("model_http_exchange_call", &requests[0], &replies[0]),
+        ("model_http_exchange_answer", &requests[1], &replies[1]),
     ] {
         c.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    rig.server.push(reply.clone());
-                    let started = Instant::now();
-                    rig.tokio.block_on(rig.client.chat(request)).expect("chat");
-                    total += started.elapsed();
-                }
-                total
+                (0..iters)
+                    .map(|_| rig.exchange(request, reply.clone()))
+                    .sum()
             })
         });
     }
     c.bench_function("sandbox_sha256_call", |b| {
-        let call = CallRequest::new("bench", "crypto", "sha256", r#"{"data":"hello"}"#);
+        let call = CallRequest::new(ROLE, "crypto", "sha256", r#"{"data":"hello"}"#);
         b.iter(|| rig.runtime.call_blocking(&call).expect("call"))
     });
 }

@@ -1,32 +1,30 @@
 //! Many agents under one supervisor (`llmagent serve`'s core), against the
-//! local scripted model server: 100 agents × 10 tool turns at once, and one
-//! agent alone, in one run. Each turn: model asks for `crypto sha256` →
-//! the call runs in the sandbox → model answers, every event recorded.
-//! The agent's overhead per tool round-trip is the turn's time less two
-//! HTTP exchanges and one sandboxed call, each measured alone. Writes the
-//! `serve` section of `bench/RESULTS.md`.
+//! local scripted model server: 100 agents × 10 tool turns at once, and
+//! agents alone (one at a time, 10 turns each), in one run. Each turn:
+//! model asks for `crypto sha256` → the call runs in the sandbox → model
+//! answers, every event recorded. The agent's overhead per tool round-trip
+//! is the turn's time less its two HTTP exchanges and one sandboxed call,
+//! each measured alone — the exchanges with the requests an agent sends at
+//! that turn of its conversation (captured once), since the conversation,
+//! and so each request, grows turn by turn. Writes the `serve` section of
+//! `bench/RESULTS.md`.
 
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
 mod report;
+mod rig;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llmagent_core::{
-    CallRequest, Runtime, RuntimeOptions, StartRequest, Supervisor, SupervisorOptions,
-    builtin_names,
-};
-use llmagent_events::{EventStore, Events, StoreConfig};
-use llmagent_llm::{ChatRequest, ClientConfig, LlmClient, Message, OpenAiClient};
-use llmagent_policy::{Policy, ToolProtocol};
-use llmagent_tests::model_server::{ModelServer, Reply};
+use llmagent_core::{CallRequest, StartRequest, Supervisor, SupervisorOptions};
+use llmagent_policy::ToolProtocol;
+use llmagent_tests::model_server::Reply;
+use rig::{CALL, ROLE};
 
-const POLICY: &str = "version = 1\n[roles.bench]\ntools = [\"crypto\"]\n";
 const AGENTS: usize = 100;
 const TURNS: usize = 10;
-const ALONE_TURNS: usize = 200;
+/// Agents run alone, one after another, `TURNS` turns each.
+const ALONE: usize = 20;
 
 /// Peak resident memory of this process so far, in MiB (`VmHWM`).
 fn peak_rss_mib() -> f64 {
@@ -53,10 +51,16 @@ fn median(mut xs: Vec<f64>) -> f64 {
     percentile(&xs, 0.5)
 }
 
+/// p50 and p99.
+fn stats(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    (percentile(&xs, 0.5), percentile(&xs, 0.99))
+}
+
 async fn start(sup: &Supervisor, name: &str, base: &str) {
     sup.start(StartRequest {
         name: name.into(),
-        role: Some("bench".into()),
+        role: Some(ROLE.into()),
         model: Some("scripted".into()),
         api_base: Some(base.into()),
         protocol: Some(ToolProtocol::Native),
@@ -71,7 +75,7 @@ async fn turns(sup: Supervisor, name: String, turns: usize) -> Vec<f64> {
     for _ in 0..turns {
         let started = Instant::now();
         let outcome = sup
-            .prompt(&name, "hash hi", None, None)
+            .prompt(&name, "hash hello", None, None)
             .await
             .expect("prompt");
         assert_eq!(outcome.tool_calls, 1, "{:?}", outcome.end);
@@ -81,71 +85,76 @@ async fn turns(sup: Supervisor, name: String, turns: usize) -> Vec<f64> {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("policy.toml");
-    std::fs::write(&path, POLICY).expect("policy");
-    let policy = Policy::load(&path, &builtin_names()).expect("policy");
-    let store = EventStore::open(StoreConfig::new(dir.path().join("events"))).expect("store");
-    let events = Events::new(store);
-    let options = RuntimeOptions {
-        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-cache")),
-        events: Some(events.clone()),
-        ..RuntimeOptions::default()
-    };
-    let runtime = Runtime::new(policy, options).expect("runtime");
-    let server = ModelServer::start();
-    server.always(Reply::tool_turn(
-        ("c1", "crypto-sha256", r#"{"data":"hi"}"#),
-        "done",
-    ));
-    let base = server.base_url();
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
-
-    // The parts alone: one HTTP exchange, one sandboxed call.
-    let client = Arc::new(OpenAiClient::new(ClientConfig::new(&base)).expect("client"));
-    let request = ChatRequest {
-        model: "scripted".into(),
-        messages: vec![Message::system("s"), Message::user("hash hi")],
-        ..ChatRequest::default()
-    };
-    let http: Vec<f64> = (0..200)
-        .map(|_| {
-            let t = Instant::now();
-            tokio.block_on(client.chat(&request)).expect("chat");
-            t.elapsed().as_nanos() as f64
+    let rig = rig::rig();
+    // The parts alone: each turn's two exchanges (with the requests an
+    // agent sends at that turn), one sandboxed call.
+    let requests = rig.captured_requests(TURNS);
+    let replies = rig::turn_replies();
+    let http: Vec<f64> = requests
+        .chunks(2)
+        .map(|pair| {
+            median(
+                (0..50)
+                    .map(|_| {
+                        pair.iter()
+                            .zip(&replies)
+                            .map(|(request, reply)| rig.exchange(request, reply.clone()))
+                            .sum::<Duration>()
+                            .as_nanos() as f64
+                    })
+                    .collect(),
+            )
         })
         .collect();
-    let call = CallRequest::new("bench", "crypto", "sha256", r#"{"data":"hi"}"#);
-    let calls: Vec<f64> = (0..200)
-        .map(|_| {
-            let t = Instant::now();
-            runtime.call_blocking(&call).expect("call");
-            t.elapsed().as_nanos() as f64
-        })
-        .collect();
-    let (http, call) = (median(http), median(calls));
-    let parts = 2.0 * http + call;
+    let call = CallRequest::new(ROLE, "crypto", "sha256", CALL.2);
+    let call = median(
+        (0..200)
+            .map(|_| {
+                let t = Instant::now();
+                rig.runtime.call_blocking(&call).expect("call");
+                t.elapsed().as_nanos() as f64
+            })
+            .collect(),
+    );
+    // A turn's overhead: its time less its turn's exchanges and the call.
+    let overheads = |times: &[Vec<f64>]| -> Vec<f64> {
+        times
+            .iter()
+            .flat_map(|agent| {
+                agent
+                    .iter()
+                    .zip(&http)
+                    .map(|(t, h)| (t - h - call).max(0.0))
+            })
+            .collect()
+    };
 
+    rig.server.always(Reply::tool_turn(CALL, "done"));
+    let base = rig.server.base_url();
+    let tokio = &rig.tokio;
     let sup = Supervisor::new(
-        runtime,
+        rig.runtime.clone(),
         SupervisorOptions {
-            events: Some(events),
+            events: Some(rig.events.clone()),
             ..SupervisorOptions::default()
         },
     );
-    // One agent alone.
-    let alone = tokio.block_on(async {
-        start(&sup, "alone", &base).await;
-        turns(sup.clone(), "alone".into(), 10).await;
-        turns(sup.clone(), "alone".into(), ALONE_TURNS).await
+    // Agents alone, one after another (the first, unmeasured, warms up).
+    let alone: Vec<Vec<f64>> = tokio.block_on(async {
+        start(&sup, "warm", &base).await;
+        turns(sup.clone(), "warm".into(), TURNS).await;
+        let mut all = Vec::new();
+        for i in 0..ALONE {
+            let name = format!("alone{i}");
+            start(&sup, &name, &base).await;
+            all.push(turns(sup.clone(), name, TURNS).await);
+        }
+        all
     });
     let rss_alone = peak_rss_mib();
     // 100 agents × 10 turns at once.
     let started = Instant::now();
-    let many: Vec<f64> = tokio.block_on(async {
+    let many: Vec<Vec<f64>> = tokio.block_on(async {
         for i in 0..AGENTS {
             start(&sup, &format!("a{i}"), &base).await;
         }
@@ -154,47 +163,49 @@ fn main() {
             .collect();
         let mut all = Vec::new();
         for t in tasks {
-            all.extend(t.await.expect("task"));
+            all.push(t.await.expect("task"));
         }
         all
     });
     let wall = started.elapsed().as_secs_f64();
     let rss_many = peak_rss_mib();
 
-    let stats = |mut xs: Vec<f64>| {
-        xs.sort_by(f64::total_cmp);
-        (percentile(&xs, 0.5), percentile(&xs, 0.99))
-    };
-    let overhead = |x: f64| report::fmt_ns((x - parts).max(0.0));
-    let (a50, a99) = stats(alone.clone());
-    let alone_tput = ALONE_TURNS as f64 / (alone.iter().sum::<f64>() / 1e9);
-    let (m50, m99) = stats(many.clone());
-    let many_tput = many.len() as f64 / wall;
+    let (a50, a99) = stats(alone.concat());
+    let (ao50, ao99) = stats(overheads(&alone));
+    let alone_turns = ALONE * TURNS;
+    let alone_tput = alone_turns as f64 / (alone.concat().iter().sum::<f64>() / 1e9);
+    let (m50, m99) = stats(many.concat());
+    let (mo50, mo99) = stats(overheads(&many));
+    let many_turns = AGENTS * TURNS;
+    let many_tput = many_turns as f64 / wall;
     let body = format!(
         "## Many agents (`cargo bench -p llmagent-core --bench serve`)\n\n\
          Machine: {}. One run. The supervisor of `llmagent serve` (in process, no API), every \
          event recorded (group durability); each turn is one tool round-trip: model asks for \
-         `crypto sha256` (native) → sandboxed call → model answers. Overhead = turn − 2 × HTTP \
-         exchange ({}) − sandboxed call ({}), both measured alone; under load the two exchanges \
-         and the call also wait for the 2 cores, so the 100-agent overhead includes queueing.\n\n\
+         `crypto sha256` (native) → sandboxed call → model answers; each agent has {TURNS} turns, \
+         so its conversation grows to {} messages. Overhead = turn − that turn's two HTTP \
+         exchanges ({} at the first turn, {} at the last, replayed alone with an agent's own \
+         requests) − the sandboxed call ({}); under load the exchanges and the call also wait \
+         for the 2 cores, so the 100-agent overhead includes queueing.\n\n\
          | run | turns | p50 turn | p99 turn | p50 overhead | p99 overhead | throughput | peak RSS |\n\
          |---|---|---|---|---|---|---|---|\n\
-         | one agent alone | {ALONE_TURNS} | {} | {} | {} | {} | {:.0} round-trips/s | {:.0} MiB |\n\
-         | {AGENTS} agents × {TURNS} turns at once | {} | {} | {} | {} | {} | {:.0} round-trips/s | {:.0} MiB |\n",
+         | {ALONE} agents alone, one after another | {alone_turns} | {} | {} | {} | {} | {:.0} round-trips/s | {:.0} MiB |\n\
+         | {AGENTS} agents at once | {many_turns} | {} | {} | {} | {} | {:.0} round-trips/s | {:.0} MiB |\n",
         report::machine(),
-        report::fmt_ns(http),
+        requests.last().map_or(0, |r| r.messages.len()) + 2,
+        report::fmt_ns(http[0]),
+        report::fmt_ns(http[TURNS - 1]),
         report::fmt_ns(call),
         report::fmt_ns(a50),
         report::fmt_ns(a99),
-        overhead(a50),
-        overhead(a99),
+        report::fmt_ns(ao50),
+        report::fmt_ns(ao99),
         alone_tput,
         rss_alone,
-        many.len(),
         report::fmt_ns(m50),
         report::fmt_ns(m99),
-        overhead(m50),
-        overhead(m99),
+        report::fmt_ns(mo50),
+        report::fmt_ns(mo99),
         many_tput,
         rss_many,
     );
