@@ -9,6 +9,7 @@
 #   scripts/fuzz.sh 600        # 10 min per target
 #   FUZZ_TARGETS="policy fs_path" scripts/fuzz.sh 60
 #   FUZZ_PROFILE=dev scripts/fuzz.sh 5   # unoptimised: quick to build
+#   scripts/fuzz.sh build                # build the targets, run nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -38,6 +39,10 @@ export LLMAGENT_GUEST_TOOLCHAIN=${LLMAGENT_GUEST_TOOLCHAIN:-stable}
 bash scripts/setup.sh
 cd fuzz
 cargo +nightly fuzz build "${flags[@]}"
+if [ "$seconds" = build ]; then
+    echo "fuzz: every target built"
+    exit 0
+fi
 
 scratch=${FUZZ_CORPUS:-$(mktemp -d)}
 targets=${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}
