@@ -39,7 +39,7 @@ fn testbed() -> PathBuf {
 
 fn policy_in(dir: &Path) -> Policy {
     let text = format!(
-        "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.bench]\ntools = [\"testbed\", \"crypto\", \"file\"]\n[roles.bench.fs]\nread = [\"{}\"]\n",
+        "version = 1\n[tools.testbed]\npath = \"{}\"\n[roles.bench]\ntools = [\"testbed\", \"crypto\", \"file\"]\n[roles.bench.fs]\nread = [\"{}/**\"]\n",
         testbed().display(),
         dir.display()
     );
