@@ -3,7 +3,8 @@
 //!
 //! - `runtime_call`: a trivial action (`testbed.noop`) through the public
 //!   API — policy decision, fresh `Store` and instance, limits, capture.
-//! - `runtime_call_async`: the same through the async API (tokio blocking pool).
+//! - `runtime_call_async`: the same through the async API on a multi-thread
+//!   tokio runtime (the call runs in place).
 //! - `floor`: bare wasmtime on the same component with the pooling
 //!   settings llmagent uses — `Store` + instantiate from an `InstancePre` +
 //!   call, nothing else; `floor_pooling_default` and `floor_on_demand`: the
@@ -248,7 +249,7 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
     out.push_str(&row("runtime_call", "`testbed.noop` through `Runtime::call_blocking`: decision, fresh Store + instance, limits, capture"));
     out.push_str(&row(
         "runtime_call_async",
-        "the same through the async `Runtime::call` (tokio blocking pool)",
+        "the same through the async `Runtime::call` on a multi-thread tokio runtime (the call runs in place, `block_in_place`): what agents and `llmagent mcp` use",
     ));
     out.push_str(&row(
         "floor",
