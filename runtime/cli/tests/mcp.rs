@@ -635,22 +635,20 @@ tools = ["add", "echo"]
 #[cfg_attr(not(llmagent_mcp_python), ignore = "needs the MCP Python SDK venv")]
 fn tools_list_shows_a_roles_mcp_tools_and_names_servers_without_a_role() {
     let dir = Dir::new(&notes_policy());
-    let out = llmagent(&[
-        "tools",
-        "list",
-        "--policy",
-        &dir.policy(),
-        "--role",
-        "default",
-        "--json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policy = dir.policy();
+    let list = |extra: &[&str]| -> Value {
+        let mut args = vec!["tools", "list", "--policy", &policy, "--json"];
+        args.extend_from_slice(extra);
+        let out = llmagent(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let listed = list(&["--role", "default"]);
     let names: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -668,14 +666,7 @@ fn tools_list_shows_a_roles_mcp_tools_and_names_servers_without_a_role() {
         format!("mcp {}", python_mcp::python().display())
     );
 
-    let out = llmagent(&["tools", "list", "--policy", &dir.policy(), "--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = list(&[]);
     let notes: Vec<&Value> = listed
         .as_array()
         .unwrap()
