@@ -301,45 +301,36 @@ async fn mcp_stdio_denials_are_tool_errors_naming_the_policy_key() {
     assert_eq!(reason(&unknown), "invalid_tool");
 }
 
+/// `crypto-encode` (an `approve` action of the test policy) called by
+/// `client` through a fresh `llmagent mcp`.
+async fn encode_as(client: Client) -> CallToolResult {
+    let dir = Dir::new(POLICY);
+    let (session, _child) = stdio(&dir, client).await;
+    call(
+        &session,
+        "crypto-encode",
+        json!({"data": "hi", "encoding": "base64"}),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mcp_stdio_approval_asks_by_elicitation_or_answers_approval_required() {
-    let dir = Dir::new(POLICY);
-    let (plain, _a) = stdio(&dir, default_client()).await;
-    let refused = call(
-        &plain,
-        "crypto-encode",
-        json!({"data": "hi", "encoding": "base64"}),
-    )
-    .await;
+    let refused = encode_as(default_client()).await;
     assert_eq!(reason(&refused), "approval_required");
-    drop(plain);
-    let dir2 = Dir::new(POLICY);
-    let yes = Client {
+    let approved = encode_as(Client {
         elicitation: true,
         approve: true,
-    };
-    let (asked, _b) = stdio(&dir2, yes).await;
-    let approved = call(
-        &asked,
-        "crypto-encode",
-        json!({"data": "hi", "encoding": "base64"}),
-    )
+    })
     .await;
     assert!(!answer(&approved).0, "{:?}", answer(&approved));
     assert_eq!(answer(&approved).1["status"], "ok");
-    let dir3 = Dir::new(POLICY);
-    let no = Client {
+    let declined = encode_as(Client {
         elicitation: true,
         approve: false,
-    };
-    let (declined, _c) = stdio(&dir3, no).await;
-    let refused = call(
-        &declined,
-        "crypto-encode",
-        json!({"data": "hi", "encoding": "base64"}),
-    )
+    })
     .await;
-    assert_eq!(reason(&refused), "approval_required");
+    assert_eq!(reason(&declined), "approval_required");
 }
 
 #[tokio::test(flavor = "multi_thread")]
