@@ -128,7 +128,12 @@ fn main() {
     if std::env::args().any(|a| a == "--echo-server") {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let running = Echo.serve(rmcp::transport::stdio()).await.expect("serve");
+            // The transport `llmagent mcp` uses: pipes where they are.
+            let running = match llmagent_core::stdio_pipes() {
+                Some(pipes) => Echo.serve(pipes).await,
+                None => Echo.serve(rmcp::transport::stdio()).await,
+            }
+            .expect("serve");
             let _ = running.waiting().await;
         });
         return;

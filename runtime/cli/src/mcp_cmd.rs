@@ -80,7 +80,11 @@ async fn serve(args: McpArgs, events: Option<&Path>) -> Result<(), u8> {
 }
 
 async fn stdio(service: McpService) -> Result<(), u8> {
-    let running = service.serve(rmcp::transport::stdio()).await.map_err(|e| {
+    let started = match llmagent_core::stdio_pipes() {
+        Some(pipes) => service.serve(pipes).await,
+        None => service.serve(rmcp::transport::stdio()).await,
+    };
+    let running = started.map_err(|e| {
         eprintln!("error: the MCP session did not start: {e}");
         exit::RUNTIME
     })?;

@@ -270,6 +270,31 @@ async fn mcp_stdio_calls_and_records_with_the_clients_name() {
     );
 }
 
+/// Standard input and output that are not pipes (here one socket, as some
+/// clients connect their servers) go through rmcp's blocking stdio
+/// transport instead of the non-blocking pipes: the session works the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn mcp_stdio_over_a_socket_instead_of_pipes_calls_the_same() {
+    use std::os::fd::OwnedFd;
+    let dir = Dir::new(POLICY);
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+    let mut cmd = dir.mcp_command(&[]);
+    cmd.stdin(Stdio::from(OwnedFd::from(theirs.try_clone().expect("dup"))))
+        .stdout(Stdio::from(OwnedFd::from(theirs)));
+    let _child = Kill(cmd.spawn().expect("start llmagent mcp"));
+    ours.set_nonblocking(true).expect("non-blocking");
+    let stream = tokio::net::UnixStream::from_std(ours).expect("tokio socket");
+    let (reader, writer) = stream.into_split();
+    let session = default_client()
+        .serve((reader, writer))
+        .await
+        .expect("MCP handshake");
+    let result = call(&session, "crypto-sha256", json!({"data": "hello"})).await;
+    let (is_error, body) = answer(&result);
+    assert!(!is_error, "{body}");
+    assert_eq!(body["output"], json!(HELLO_SHA));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mcp_stdio_denials_are_tool_errors_naming_the_policy_key() {
     let dir = Dir::new(POLICY);
@@ -299,6 +324,11 @@ async fn mcp_stdio_denials_are_tool_errors_naming_the_policy_key() {
     );
     let unknown = call(&session, "nosuch", json!({})).await;
     assert_eq!(reason(&unknown), "invalid_tool");
+    let no_action = call(&session, "crypto-nosuch", json!({})).await;
+    assert_eq!(reason(&no_action), "unknown_command");
+    // `tool.action`, as models sometimes write it, names the same action.
+    let dotted = call(&session, "crypto.sha256", json!({"data": "hello"})).await;
+    assert_eq!(answer(&dotted).1["output"], json!(HELLO_SHA));
 }
 
 /// `crypto-encode` (an `approve` action of the test policy) called by

@@ -55,7 +55,7 @@ pub fn default_cache_dir() -> Option<std::path::PathBuf> {
 }
 pub use engine::EPOCH_TICK;
 pub use error::RuntimeError;
-pub use mcp::{McpAttach, McpService};
+pub use mcp::{McpAttach, McpService, stdio_pipes};
 pub use outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess, envelope};
 pub use reason::Reason;
 pub use registry::{ActionInfo, ToolInfo, ToolOrigin};

@@ -45,6 +45,17 @@ pub(crate) fn function_name(tool: &str, action: &str) -> String {
     format!("{tool}-{action}")
 }
 
+/// The tool and action a function name names, without a table: split at
+/// the first `-` (or `.`, which models sometimes write). Exact for every
+/// offered name, since tool names contain neither; a name without either
+/// is all tool (the runtime answers `invalid_tool` or `unknown_command`).
+pub(crate) fn split_function_name(name: &str) -> (String, String) {
+    match name.split_once(['-', '.']) {
+        Some((t, a)) => (t.to_owned(), a.to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
 /// Function name → (tool, action) for the offered actions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FunctionNames {
@@ -78,10 +89,7 @@ impl FunctionNames {
         if let Some((t, a)) = self.map.get(name) {
             return (t.clone(), a.clone());
         }
-        match name.split_once(['-', '.']) {
-            Some((t, a)) => (t.to_owned(), a.to_owned()),
-            None => (name.to_owned(), String::new()),
-        }
+        split_function_name(name)
     }
 
     /// Whether `name` is offered.

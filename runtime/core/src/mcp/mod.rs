@@ -9,7 +9,7 @@
 pub(crate) mod client;
 mod server;
 
-pub use server::McpService;
+pub use server::{McpService, stdio_pipes};
 
 /// How attaching one role's server went ([`crate::Runtime::attach_mcp`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use serde_json::Value;
+use tokio::net::unix::pipe;
 
 use crate::agent::{bounds, protocol};
 use crate::outcome::{CallRequest, ToolFailure, envelope};
@@ -101,8 +102,10 @@ impl McpService {
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<crate::ToolSuccess, ToolFailure> {
-        let names = protocol::FunctionNames::new(&self.offered());
-        let (tool, action) = names.resolve(&request.name);
+        // No table of the offered names: the split is exact for each of
+        // them, and any other name is refused by the decision or the
+        // runtime (denied, no such tool or action) as it would be anyway.
+        let (tool, action) = protocol::split_function_name(&request.name);
         bounds::check_names(&tool, &action)?;
         let args = Value::Object(request.arguments.unwrap_or_default());
         bounds::check_depth(&args)?;
@@ -203,4 +206,27 @@ impl ServerHandler for McpService {
         };
         Ok(CallToolResponse::Complete(answer))
     }
+}
+
+/// Standard input and output as non-blocking pipes, when both are pipes (as
+/// MCP clients start their servers). tokio's `stdin()` and `stdout()`
+/// read and write on the blocking pool, a hand-off between threads for
+/// every message each way; pipes are polled by the runtime's own I/O
+/// driver. Anything else (a terminal, a file, a socket) is left to rmcp's
+/// stdio transport and keeps its blocking mode. Call it inside a tokio
+/// runtime.
+pub fn stdio_pipes() -> Option<(pipe::Receiver, pipe::Sender)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let fifo = |fd: std::os::fd::BorrowedFd<'_>| {
+        let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+        let is_fifo = file.metadata().ok()?.file_type().is_fifo();
+        is_fifo.then_some(file)
+    };
+    let input = fifo(std::io::stdin().as_fd())?;
+    let output = fifo(std::io::stdout().as_fd())?;
+    Some((
+        pipe::Receiver::from_file(input).ok()?,
+        pipe::Sender::from_file(output).ok()?,
+    ))
 }
