@@ -117,32 +117,96 @@ pub(crate) struct Loaded {
 /// that fails to load is an error (it is part of this binary); a policy's
 /// component that fails — unreadable, mispinned, not a component, or
 /// misbehaving in `describe()` — is set aside with its reason, so that one
-/// broken third-party tool cannot take the others down.
+/// broken third-party tool cannot take the others down. Components load
+/// side by side, one per core (see [`in_parallel`]).
 pub(crate) fn load_all(
     engine: &Engine,
     linker: &Linker<State>,
     cache: &ComponentCache,
     policy: &Policy,
 ) -> Result<Loaded, RuntimeError> {
+    let jobs: Vec<(&str, Option<&llmagent_policy::ToolSource>)> = BUILTINS
+        .iter()
+        .map(|b| (b.name, None))
+        .chain(policy.tools.iter().map(|(n, s)| (n.as_str(), Some(s))))
+        .collect();
+    let results = in_parallel(&jobs, |&(name, source)| match source {
+        None => {
+            let bytes = BUILTINS
+                .iter()
+                .find(|b| b.name == name)
+                .map_or(&[][..], |b| b.bytes);
+            load(engine, linker, cache, name, ToolOrigin::Builtin, bytes)
+        }
+        Some(s) => load_file(engine, linker, cache, name, &s.path, s.sha256),
+    });
     let mut loaded = Loaded {
         tools: BTreeMap::new(),
         unavailable: BTreeMap::new(),
     };
-    for b in BUILTINS {
-        let tool = load(engine, linker, cache, b.name, ToolOrigin::Builtin, b.bytes)?;
-        loaded.tools.insert(b.name.to_owned(), tool);
-    }
-    for (name, source) in &policy.tools {
-        match load_file(engine, linker, cache, name, &source.path, source.sha256) {
-            Ok(tool) => {
-                loaded.tools.insert(name.clone(), tool);
+    for ((name, source), result) in jobs.into_iter().zip(results) {
+        let result = result.unwrap_or_else(|| {
+            Err(RuntimeError::Tool {
+                tool: name.to_owned(),
+                source_desc: source.map_or_else(
+                    || ToolOrigin::Builtin.to_string(),
+                    |s| s.path.display().to_string(),
+                ),
+                message: "loading failed: the host panicked (a bug in llmagent; please report it)"
+                    .to_owned(),
+            })
+        });
+        match (result, source) {
+            (Ok(tool), _) => {
+                loaded.tools.insert(name.to_owned(), tool);
             }
-            Err(e) => {
-                loaded.unavailable.insert(name.clone(), e);
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(_)) => {
+                loaded.unavailable.insert(name.to_owned(), e);
             }
         }
     }
     Ok(loaded)
+}
+
+/// `work` of every item, in order, run on as many plain threads as the
+/// machine has cores (at most one per item); `None` where `work` panicked,
+/// which costs that item only. Plain threads, outside any async runtime,
+/// are what `describe()` needs: WASI's blocking operations enter a Tokio
+/// runtime of their own, which panics on a thread already inside one (the
+/// caller of [`load_all`] may well be `async`).
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    let done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break out };
+                        let run = std::panic::AssertUnwindSafe(|| work(item));
+                        if let Ok(r) = std::panic::catch_unwind(run) {
+                            out.push((i, r));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in done {
+        results[i] = Some(r);
+    }
+    results
 }
 
 /// Loads one `[tools.NAME]` file, checking its size and its pin first.
@@ -225,26 +289,14 @@ fn load(
         memory_bytes: DESCRIBE_MEMORY,
         max_output_bytes: usize::MAX,
     };
-    // `describe` runs on a thread of its own, as a call does off the async
-    // runtime: WASI's blocking operations enter a Tokio runtime of their
-    // own, which panics on a thread that is already inside one (the
-    // caller may well be `async`). A panic there costs this tool only.
-    let described = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name(format!("describe {name}"))
-            .spawn_scoped(scope, || {
-                sandbox::describe(
-                    engine,
-                    &pre,
-                    Arc::new(Grants::none("describe")),
-                    Arc::new(NullSink),
-                    limits,
-                )
-            })
-            .map_err(|e| fail(format!("cannot start a thread for describe(): {e}")))?
-            .join()
-            .map_err(|_| fail("describe() failed: the host panicked while running it".to_owned()))
-    })?;
+    // On a worker of `load_all`, outside any async runtime (see `in_parallel`).
+    let described = sandbox::describe(
+        engine,
+        &pre,
+        Arc::new(Grants::none("describe")),
+        Arc::new(NullSink),
+        limits,
+    );
     let spec = described.map_err(|e| fail(format!("describe() failed: {}", e.message)))?;
     let info = validate_spec(name, origin.clone(), spec).map_err(fail)?;
     Ok(LoadedTool {
