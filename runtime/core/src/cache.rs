@@ -1,11 +1,13 @@
 //! The compiled-component cache: `$XDG_CACHE_HOME/llmagent/components/`
 //! (else `~/.cache/llmagent/components/`).
 //!
-//! An entry is named by the SHA-256 of the engine fingerprint (wasmtime
-//! version, settings, architecture) and of the component's bytes, so a new
-//! wasmtime, other settings or another component never hit an old entry.
-//! Beside each `KEY.cwasm` sits `KEY.sha256`, the digest of the `.cwasm`
-//! itself, written last. A `.cwasm` is loaded only when its digest matches
+//! An entry is named by the BLAKE3 digest of the engine fingerprint
+//! (wasmtime version, settings, architecture) and of the component's bytes,
+//! so a new wasmtime, other settings or another component never hit an old
+//! entry. Beside each `KEY.cwasm` sits `KEY.b3`, the BLAKE3 digest of the
+//! `.cwasm` itself, written last. (BLAKE3 rather than SHA-256: every start
+//! hashes all built-ins and their ~8 MB of compiled code, and SHA-256 of
+//! that was a third of `tools list`'s time.) A `.cwasm` is loaded only when its digest matches
 //! and wasmtime accepts it; anything else is recompiled and rewritten, never
 //! trusted. Entries are written to a temporary file and renamed, so a crash
 //! leaves no half-written entry.
@@ -14,7 +16,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -31,6 +32,9 @@ pub enum CacheOutcome {
     /// entry that could not be replaced). The reason is logged.
     CompiledUncached,
 }
+
+/// The extension of an entry's digest file.
+const DIGEST_EXT: &str = "b3";
 
 /// The cache directory, or none when caching is off.
 #[derive(Debug, Clone)]
@@ -54,11 +58,11 @@ impl ComponentCache {
 
     /// The cache key of `bytes` under this binary's engine.
     pub(crate) fn key(bytes: &[u8]) -> String {
-        let mut h = Sha256::new();
+        let mut h = blake3::Hasher::new();
         h.update(SandboxEngine::fingerprint().as_bytes());
-        h.update([0u8]);
+        h.update(&[0u8]);
         h.update(bytes);
-        hex::encode(h.finalize())
+        h.finalize().to_hex().to_string()
     }
 
     /// Loads or compiles `bytes`.
@@ -76,7 +80,7 @@ impl ComponentCache {
         };
         let key = Self::key(bytes);
         let cwasm = dir.join(format!("{key}.cwasm"));
-        let digest = dir.join(format!("{key}.sha256"));
+        let digest = dir.join(format!("{key}.{DIGEST_EXT}"));
         if let Some(component) = load_verified(engine, &cwasm, &digest) {
             return Ok((component, CacheOutcome::Hit));
         }
@@ -100,14 +104,14 @@ fn load_verified(engine: &Engine, cwasm: &Path, digest: &Path) -> Option<Compone
     }
     let expected = fs::read_to_string(digest).ok()?;
     let data = fs::read(cwasm).ok()?;
-    let actual = hex::encode(Sha256::digest(&data));
-    if expected.trim() != actual {
+    let actual = blake3::hash(&data).to_hex();
+    if expected.trim() != actual.as_str() {
         tracing::warn!(entry = %cwasm.display(), "corrupt component cache entry; recompiling");
         return None;
     }
     // SAFETY: `deserialize` runs machine code from `data` without checking
     // it. `data` is exactly what `store` below wrote for this engine: its
-    // SHA-256 matches the digest written after it, in a directory created
+    // BLAKE3 digest matches the digest written after it, in a directory created
     // with mode 0700 for this user. wasmtime additionally refuses data
     // produced by another version or with other settings.
     #[allow(unsafe_code)]
@@ -159,7 +163,7 @@ fn store(dir: &Path, cwasm: &Path, digest: &Path, component: &Component) -> std:
     create_private_dir(dir)?;
     let data = component.serialize().map_err(std::io::Error::other)?;
     write_atomic(dir, cwasm, &data)?;
-    write_atomic(dir, digest, hex::encode(Sha256::digest(&data)).as_bytes())
+    write_atomic(dir, digest, blake3::hash(&data).to_hex().as_bytes())
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -203,7 +207,7 @@ mod tests {
         let key = ComponentCache::key(bytes);
         (
             dir.join(format!("{key}.cwasm")),
-            dir.join(format!("{key}.sha256")),
+            dir.join(format!("{key}.{DIGEST_EXT}")),
         )
     }
 
@@ -317,7 +321,7 @@ mod tests {
         let (cwasm, digest) = entry_paths(dir.path(), bytes);
         let garbage = b"\x7fELF definitely not a compiled component".to_vec();
         fs::write(&cwasm, &garbage).unwrap();
-        fs::write(&digest, hex::encode(Sha256::digest(&garbage))).unwrap();
+        fs::write(&digest, blake3::hash(&garbage).to_hex().as_str()).unwrap();
         assert_eq!(
             cache.load(engine.engine(), "t", bytes).unwrap().1,
             CacheOutcome::Compiled
