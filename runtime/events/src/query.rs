@@ -43,7 +43,8 @@ pub struct Query {
 
 enum Driver {
     Ordered(Box<dyn DoubleEndedIterator<Item = Result<u64>>>),
-    Covering(Box<dyn DoubleEndedIterator<Item = Result<Event>>>),
+    /// The stored events themselves (JSON), decoded by the consumer.
+    Covering(Box<dyn DoubleEndedIterator<Item = Result<fjall::Slice>>>),
     Unordered(Vec<u64>),
 }
 
@@ -103,11 +104,20 @@ impl EventStore {
                 }
             }
             Driver::Covering(it) => {
-                let it: Box<dyn Iterator<Item = Result<Event>>> =
+                let it: Box<dyn Iterator<Item = Result<fjall::Slice>>> =
                     if q.tail { Box::new(it.rev()) } else { it };
-                for ev in it {
-                    if take(ev?) {
-                        break;
+                if limit == usize::MAX {
+                    // All of them (a whole conversation): decoding is most
+                    // of the time, so it is shared out between the cores.
+                    let raw = it.collect::<Result<Vec<_>>>()?;
+                    for ev in decode_all(&raw)? {
+                        take(ev);
+                    }
+                } else {
+                    for v in it {
+                        if take(decode(&v?)?) {
+                            break;
+                        }
                     }
                 }
             }
@@ -239,7 +249,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
                 .range(lo..=hi)
                 .filter_map(move |g| match g.into_inner() {
                     Ok((k, _)) if k.len() != want => None,
-                    Ok((_, v)) => Some(decode(&v)),
+                    Ok((_, v)) => Some(Ok(v)),
                     Err(e) => Some(Err(e.into())),
                 });
             return Ok(Driver::Covering(Box::new(it)));
@@ -318,6 +328,39 @@ pub(crate) fn load(owner: &Owner, seq: u64) -> Result<Option<Event>> {
         .get(keys::seq_key(seq))?
         .map(|v| decode(&v))
         .transpose()
+}
+
+/// Below this many events per thread, [`decode_all`] stays on one thread.
+const DECODE_PER_THREAD: usize = 4096;
+
+/// Decodes stored events in order, on as many threads as there are cores
+/// once there are enough of them to pay for the threads.
+fn decode_all(raw: &[fjall::Slice]) -> Result<Vec<Event>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(raw.len() / DECODE_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return raw.iter().map(|v| decode(v)).collect();
+    }
+    let chunk = raw.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = raw
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|v| decode(v)).collect::<Result<Vec<_>>>())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(raw.len());
+        for part in parts {
+            let decoded = part.join().map_err(|_| EventsError::Corrupt {
+                keyspace: "messages",
+                detail: "decoding panicked".to_owned(),
+            })?;
+            out.extend(decoded?);
+        }
+        Ok(out)
+    })
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Event> {

@@ -634,6 +634,13 @@ mod tests {
         let store = open();
         assert_eq!(buffered(&store), 0);
         assert_eq!(store.last_seq(), 30_001);
-        assert_eq!(store.messages_for("a").unwrap().len(), 30_001);
+        // Read back on every core (`decode_all`), in order.
+        let seqs: Vec<u64> = store
+            .messages_for("a")
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=30_001).collect::<Vec<u64>>());
     }
 }
