@@ -23,7 +23,8 @@ const RUNS: usize = 100;
 /// First runs (each into a fresh, empty cache).
 const COLD_RUNS: usize = 3;
 const TARGET_WARM_NS: f64 = 25e6;
-const TARGET_BYTES: u64 = 40 << 20;
+/// 40 MB, decimal: the stricter reading of the "≤ 40 MB".
+const TARGET_BYTES: u64 = 40_000_000;
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -117,13 +118,14 @@ fn main() {
     ));
     match size {
         Some((bytes, what)) => out.push_str(&format!(
-            "| size of {what} | {:.1} MiB | ≤ {} MiB ({}) |\n",
+            "| size of {what} | {:.2} MB ({:.1} MiB) | ≤ {} MB ({}) |\n",
+            bytes as f64 / 1e6,
             bytes as f64 / f64::from(1 << 20),
-            TARGET_BYTES >> 20,
+            TARGET_BYTES / 1_000_000,
             met(bytes <= TARGET_BYTES)
         )),
         None => out.push_str(
-            "| size of the `llmagent` binary | not measured: no dist build and no `strip` (binutils) | ≤ 40 MiB |\n",
+            "| size of the `llmagent` binary | not measured: no dist build and no `strip` (binutils) | ≤ 40 MB |\n",
         ),
     }
     print!("{out}");
