@@ -152,7 +152,7 @@ pub(crate) fn load_all(
                     || ToolOrigin::Builtin.to_string(),
                     |s| s.path.display().to_string(),
                 ),
-                message: "loading failed: the host panicked (a bug in llmagent; please report it)"
+                message: "loading failed: the host panicked, or could not start a thread to load it (see the log; a panic is a bug in llmagent, please report it)"
                     .to_owned(),
             })
         });
@@ -170,8 +170,8 @@ pub(crate) fn load_all(
 }
 
 /// `work` of every item, in order, run on as many plain threads as the
-/// machine has cores (at most one per item); `None` where `work` panicked,
-/// which costs that item only. Plain threads, outside any async runtime,
+/// machine has cores (at most one per item); `None` where `work` panicked
+/// (which costs that item only) or no thread could be started. Plain threads, outside any async runtime,
 /// are what `describe()` needs: WASI's blocking operations enter a Tokio
 /// runtime of their own, which panics on a thread already inside one (the
 /// caller of [`load_all`] may well be `async`).
@@ -183,9 +183,12 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
     let done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        // A thread that cannot be started leaves its share to the others;
+        // when none can, every item stays `None`.
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
+            .filter_map(|_| {
+                let worker = std::thread::Builder::new().name("load tools".into());
+                let spawned = worker.spawn_scoped(scope, || {
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +198,8 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
                             out.push((i, r));
                         }
                     }
-                })
+                });
+                spawned.ok()
             })
             .collect();
         workers
@@ -434,6 +438,19 @@ mod tests {
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("2.0.0", "1.0.0"));
         assert!(!compatible("", "0.1.0"));
+    }
+
+    /// Every item's result comes back in its place, whichever thread ran
+    /// it; a panic costs only its own item.
+    #[test]
+    fn in_parallel_keeps_order_and_a_panic_costs_one_item() {
+        let items: Vec<u32> = (0..40).collect();
+        let results = in_parallel(&items, |&i| {
+            assert_ne!(i, 7, "item 7 panics");
+            i * 2
+        });
+        let expected: Vec<Option<u32>> = (0..40).map(|i| (i != 7).then_some(i * 2)).collect();
+        assert_eq!(results, expected);
     }
 
     #[test]
