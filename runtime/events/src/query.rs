@@ -344,19 +344,28 @@ fn decode_all(raw: &[fjall::Slice]) -> Result<Vec<Event>> {
         return raw.iter().map(|v| decode(v)).collect();
     }
     let chunk = raw.len().div_ceil(threads);
+    let decode_part = |part: &[fjall::Slice]| part.iter().map(|v| decode(v)).collect();
     std::thread::scope(|scope| {
+        // A part whose thread cannot be started is decoded here instead.
         let parts: Vec<_> = raw
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || part.iter().map(|v| decode(v)).collect::<Result<Vec<_>>>())
+                let thread = std::thread::Builder::new().name("decode events".into());
+                (
+                    part,
+                    thread.spawn_scoped(scope, move || decode_part(part)).ok(),
+                )
             })
             .collect();
         let mut out = Vec::with_capacity(raw.len());
-        for part in parts {
-            let decoded = part.join().map_err(|_| EventsError::Corrupt {
-                keyspace: "messages",
-                detail: "decoding panicked".to_owned(),
-            })?;
+        for (part, thread) in parts {
+            let decoded: Result<Vec<Event>> = match thread {
+                Some(t) => t.join().map_err(|_| EventsError::Corrupt {
+                    keyspace: "messages",
+                    detail: "decoding panicked".to_owned(),
+                })?,
+                None => decode_part(part),
+            };
             out.extend(decoded?);
         }
         Ok(out)

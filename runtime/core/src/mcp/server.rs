@@ -223,6 +223,8 @@ pub fn stdio_pipes() -> Option<(pipe::Receiver, pipe::Sender)> {
         let is_fifo = file.metadata().ok()?.file_type().is_fifo();
         is_fifo.then_some(file)
     };
+    // Both are checked before either is made non-blocking, so a fallback to
+    // rmcp's transport always finds them as they were.
     let input = fifo(std::io::stdin().as_fd())?;
     let output = fifo(std::io::stdout().as_fd())?;
     Some((
