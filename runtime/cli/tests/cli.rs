@@ -8,22 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn llmagent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(args)
-        .current_dir(root())
-        .env(
-            "XDG_CACHE_HOME",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .expect("run llmagent")
-}
+mod common;
+use common::{command, llmagent, root};
 
 fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -565,7 +551,7 @@ fn follow_sees_events_written_by_another_process() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events");
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+    let mut follower = command(&[])
         .args([
             "--events",
             events.to_str().unwrap(),
@@ -657,10 +643,7 @@ fn the_cli_lists_the_other_tools_and_policy_check_refuses_naming_the_tool() {
         ),
     )
     .unwrap();
-    let llmagent = env!("CARGO_BIN_EXE_llmagent");
-
-    let list = Command::new(llmagent)
-        .args(["tools", "list", "--policy"])
+    let list = command(&["tools", "list", "--policy"])
         .arg(&policy)
         .output()
         .unwrap();
@@ -677,11 +660,7 @@ fn the_cli_lists_the_other_tools_and_policy_check_refuses_naming_the_tool() {
         "{stderr}"
     );
 
-    let check = Command::new(llmagent)
-        .args(["policy", "check"])
-        .arg(&policy)
-        .output()
-        .unwrap();
+    let check = command(&["policy", "check"]).arg(&policy).output().unwrap();
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(3), "{stderr}");
     assert!(
@@ -841,12 +820,10 @@ fn events_read_as_one_line_each_cut_to_the_width() {
     };
     call(r#"{"path":"/etc/shadow"}"#);
     let human = |columns: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
-            .arg("--events")
+        let out = command(&["--events"])
             .arg(&events)
             .args(["events", "--agent", "ops1"])
             .env("COLUMNS", columns)
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{out:?}");

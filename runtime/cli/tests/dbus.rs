@@ -3,28 +3,22 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
 #[path = "../../../host-capabilities/src/dbus/tests/service.rs"]
 mod service;
 
+mod common;
+
 use service::{CALC, DbusDaemon, PATH, SERVICE, TestService};
 
 fn call(policy: &str, action: &str, args: &Value) -> (Option<i32>, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args([
-            "tools", "call", "--policy", policy, "--role", "ops", "dbus", action,
-        ])
-        .args(["--args", &args.to_string()])
-        .env(
-            "XDG_CACHE_HOME",
-            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .expect("run llmagent");
+    let out = common::command(&[
+        "tools", "call", "--policy", policy, "--role", "ops", "dbus", action,
+    ])
+    .args(["--args", &args.to_string()])
+    .output()
+    .expect("run llmagent");
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\nstderr: {}",

@@ -4,26 +4,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use llmagent_tests::model_server::{ModelServer, Reply};
 use serde_json::{Value, json};
 
-fn llmagent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(args)
-        .env(
-            "XDG_CACHE_HOME",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("LLMAGENT_MODEL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run llmagent")
-}
+mod common;
+use common::llmagent;
 
 #[test]
 fn run_with_inotify_watch_then_bash_then_poll_reports_the_file_and_events_show_it() {

@@ -7,8 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use llmagent_tests::components::testbed_path;
@@ -21,6 +20,9 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RunningService};
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::{Value, json};
+
+mod common;
+use common::{cache_home, command, llmagent, root};
 
 /// SHA-256 of "hello".
 const HELLO_SHA: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
@@ -37,10 +39,6 @@ approve = ["crypto.encode"]
 [roles.default.fs]
 read = ["/tmp/llmagent/**"]
 "#;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A temporary directory with the policy and the event store.
 struct Dir(tempfile::TempDir);
@@ -63,7 +61,7 @@ impl Dir {
 
     /// `llmagent --events … mcp --policy … --role default` plus `extra`.
     fn mcp_command(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmagent"));
+        let mut cmd = command(&[]);
         cmd.args([
             "--events",
             &self.events(),
@@ -73,7 +71,6 @@ impl Dir {
         ])
         .args(["--role", "default"])
         .args(extra)
-        .env("XDG_CACHE_HOME", cache_home())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -88,20 +85,6 @@ impl Dir {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
-}
-
-fn cache_home() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
-}
-
-fn llmagent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(args)
-        .current_dir(root())
-        .env("XDG_CACHE_HOME", cache_home())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run llmagent")
 }
 
 /// The test's MCP client: says who it is, and answers approval questions
@@ -562,12 +545,9 @@ async fn mcp_http_serves_the_stateless_revision_too() {
 #[test]
 fn mcp_http_off_loopback_needs_a_token() {
     let dir = Dir::new(POLICY);
-    let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(["--events", &dir.events(), "mcp", "--policy", &dir.policy()])
+    let out = command(&["--events", &dir.events(), "mcp", "--policy", &dir.policy()])
         .args(["--role", "default", "--http", "0.0.0.0:0"])
-        .env("XDG_CACHE_HOME", cache_home())
         .env_remove("LLMAGENT_MCP_TOKEN")
-        .stdin(Stdio::null())
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -720,13 +700,9 @@ fn mcp_run_calls_an_attached_server_and_events_show_it() {
         r#"{"a": 2, "b": 40}"#,
     )]));
     model.push(Reply::text("The sum is 42."));
-    let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
-        .args(["--events", &dir.events(), "run", "--policy", &dir.policy()])
+    let out = command(&["--events", &dir.events(), "run", "--policy", &dir.policy()])
         .args(["--role", "default", "--model", "scripted", "--retries", "0"])
         .args(["--api-base", &model.base_url(), "what is 2 + 40?"])
-        .env("XDG_CACHE_HOME", cache_home())
-        .env_remove("OPENAI_API_KEY")
-        .stdin(Stdio::null())
         .output()
         .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,11 +5,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use llmagent_tests::model_server::{ModelServer, Reply};
 use serde_json::Value;
+
+mod common;
 
 const POLICY: &str = r#"
 version = 1
@@ -75,19 +77,10 @@ fn command(args: &[String]) -> Output {
 }
 
 fn llmagent(args: &[String]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmagent"));
-    cmd.args(args)
-        // Wide enough that no line is cut (cutting to the width is tested
-        // in cli.rs).
-        .env("COLUMNS", "300")
-        .env(
-            "XDG_CACHE_HOME",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("LLMAGENT_MODEL")
-        .stdin(Stdio::null());
+    let mut cmd = common::command(&[]);
+    // Wide enough that no line is cut (cutting to the width is tested in
+    // cli.rs).
+    cmd.args(args).env("COLUMNS", "300");
     cmd
 }
 
@@ -260,12 +253,10 @@ fn escape_sequences_from_the_model_are_shown_not_obeyed() {
     // JSON escapes C0 controls itself (`\u001b`); C1 and bidi are shown.
     assert!(stderr.contains("<U+009B>1m<U+202E>"), "{stderr:?}");
 
-    let history = Command::new(env!("CARGO_BIN_EXE_llmagent"))
+    let history = common::command(&["--events"])
         .env("COLUMNS", "300")
-        .args(["--events"])
         .arg(run.dir.path().join("events"))
         .args(["history", "default"])
-        .stdin(Stdio::null())
         .output()
         .expect("run llmagent");
     let history = text(&history.stdout);

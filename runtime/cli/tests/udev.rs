@@ -3,9 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
+
+mod common;
 
 #[cfg_attr(
     not(llmagent_udev),
@@ -21,15 +21,9 @@ fn tools_call_udev_list_net_lists_lo_under_a_role_granting_net() {
     )
     .unwrap();
     let run = |args: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_llmagent"))
-            .args(["tools", "call", "--policy"])
+        let out = common::command(&["tools", "call", "--policy"])
             .arg(&policy)
             .args(["--role", "ops", "udev", "list", "--args", args])
-            .env(
-                "XDG_CACHE_HOME",
-                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-            )
-            .stdin(Stdio::null())
             .output()
             .expect("run llmagent");
         let json: Value = serde_json::from_slice(&out.stdout)

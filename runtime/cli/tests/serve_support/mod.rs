@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../common/mod.rs"]
+mod common;
+
 /// A policy with role `default` (crypto) and, for each of `agents`, an
 /// `[agents.NAME]` on the scripted server at `base`.
 pub fn agents_policy(base: &str, agents: &[&str], autostart: bool) -> String {
@@ -27,19 +30,8 @@ pub fn agents_policy(base: &str, agents: &[&str], autostart: bool) -> String {
 
 /// `llmagent ARGS` with a clean environment.
 pub fn llmagent(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmagent"));
-    cmd.args(args)
-        .env("COLUMNS", "300")
-        .env(
-            "XDG_CACHE_HOME",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
-        )
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("LLMAGENT_MODEL")
-        .env_remove("LLMAGENT_SOCKET")
-        .env_remove("LLMAGENT_EVENTS")
-        .env_remove("RUST_LOG");
+    let mut cmd = common::command(args);
+    cmd.env("COLUMNS", "300");
     cmd
 }
 
