@@ -112,6 +112,11 @@ impl Role {
             return Ruling::deny(format!("add \"{wanted}\" to [roles.{}].tools", self.name));
         };
         let allow = Ruling::allow(format!("[roles.{}].tools \"{allowed}\"", self.name));
+        self.with_approvals(allow, tool, asked)
+    }
+
+    /// `allow`, or the strictest `approve` entry covering the action.
+    fn with_approvals(&self, allow: Ruling, tool: &str, asked: Option<&str>) -> Ruling {
         let approvals = self
             .approve
             .iter()
@@ -135,14 +140,7 @@ impl Role {
             return Ruling::deny(format!("add \"{action}\" to {}", server.key("tools")));
         };
         let allow = Ruling::allow(format!("{} \"{glob}\"", server.key("tools")));
-        let approvals = self
-            .approve
-            .iter()
-            .filter(|r| r.covers(tool, asked))
-            .map(|r| Ruling::Approve {
-                rule: format!("[roles.{}].approve \"{r}\"", self.name),
-            });
-        Ruling::strictest_or_deny(std::iter::once(allow).chain(approvals), String::new)
+        self.with_approvals(allow, tool, asked)
     }
 
     /// What the role may do, for `llmagent policy check`: labelled groups
