@@ -7,8 +7,9 @@
 //! entry. Beside each `KEY.cwasm` sits `KEY.b3`, the BLAKE3 digest of the
 //! `.cwasm` itself, written last. (BLAKE3 rather than SHA-256: every start
 //! hashes all built-ins and their ~8 MB of compiled code, and SHA-256 of
-//! that was a third of `tools list`'s time.) A `.cwasm` is loaded only when its digest matches
-//! and wasmtime accepts it; anything else is recompiled and rewritten, never
+//! that was a third of `tools list`'s time.) A `.cwasm` is loaded only
+//! when its digest matches, this user alone could have written it, and
+//! wasmtime accepts it; anything else is recompiled and rewritten, never
 //! trusted. Entries are written to a temporary file and renamed, so a crash
 //! leaves no half-written entry.
 
@@ -111,7 +112,7 @@ fn load_verified(engine: &Engine, cwasm: &Path, digest: &Path) -> Option<Compone
     }
     // SAFETY: `deserialize` runs machine code from `data` without checking
     // it. `data` is exactly what `store` below wrote for this engine: its
-    // BLAKE3 digest matches the digest written after it, in a directory created
+    // BLAKE3 digest matches the one written after it, in a directory created
     // with mode 0700 for this user. wasmtime additionally refuses data
     // produced by another version or with other settings.
     #[allow(unsafe_code)]
