@@ -1,13 +1,4 @@
-//! A whole completion body from a model server (and the same body read as
-//! an error body): a reply or a reason, never a panic.
+//! See `llmagent_fuzz_targets::llm_completion`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|body: &[u8]| {
-    if let Ok(reply) = llmagent_llm::fuzzing::completion(body) {
-        for call in &reply.tool_calls {
-            assert!(!call.id.is_empty(), "a tool call without an id: {reply:?}");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| llmagent_fuzz_targets::llm_completion::run(data));

@@ -1,11 +1,4 @@
-//! `policy.toml` parse and compile on any UTF-8: an error, never a panic.
+//! See `llmagent_fuzz_targets::policy`.
 #![no_main]
 
-use std::path::Path;
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|text: &str| {
-    let builtins = llmagent_core::builtin_names();
-    let _ = llmagent_policy::Policy::parse(text, Path::new("/nonexistent/policy.toml"), &builtins);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| llmagent_fuzz_targets::policy::run(data));
