@@ -89,7 +89,7 @@ impl Syncer {
             st.since = None;
             drop(st);
             let Some(inner) = store.upgrade() else { return };
-            let handle = EventStore { inner };
+            let handle = EventStore::background_handle(inner);
             if let Ok(owner) = handle.owner() {
                 let result = crate::store::sync_journal(owner);
                 if let Err(e) = &result {
@@ -200,7 +200,7 @@ fn maintain(store: &Weak<Inner>, stop: &(Mutex<bool>, Condvar), check_every: Dur
             }
         }
         let Some(inner) = store.upgrade() else { return };
-        let handle = EventStore { inner };
+        let handle = EventStore::background_handle(inner);
         handle.ingest_spool();
         if let Ok(owner) = handle.owner() {
             let now = owner.write.lock().map(|st| st.last_seq).unwrap_or(0);

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -37,10 +37,29 @@ pub enum StoreRole {
 }
 
 /// A cheap-to-clone handle on an event store. Closing happens when the last
-/// clone is dropped (a final fsync, background threads stopped).
+/// clone is dropped (background threads stopped, a final flush and fsync,
+/// the owner's lock released), on the dropping thread, before `drop`
+/// returns: the store can be opened again at once.
 #[derive(Clone)]
 pub struct EventStore {
+    /// Shared by the clones users hold, not by the background threads'
+    /// short-lived handles; declared first, so dropped before `inner`.
+    _users: Option<Arc<LastUser>>,
     pub(crate) inner: Arc<Inner>,
+}
+
+/// Dropped with the last user's handle: stops and joins the background
+/// threads, so that none of them holds the store when that handle lets go
+/// (the close would then run on it, after `drop` returned, with the lock
+/// still held).
+struct LastUser(Weak<Inner>);
+
+impl Drop for LastUser {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.stop_background();
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -135,15 +154,26 @@ impl EventStore {
     }
 
     fn from_backend(config: &StoreConfig, backend: Backend) -> Self {
+        let inner = Arc::new(Inner {
+            path: config.path.clone(),
+            backend,
+            bus: Bus::default(),
+            redaction: config.redaction.clone(),
+            failures: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+        });
         Self {
-            inner: Arc::new(Inner {
-                path: config.path.clone(),
-                backend,
-                bus: Bus::default(),
-                redaction: config.redaction.clone(),
-                failures: AtomicU64::new(0),
-                last_failure: Mutex::new(None),
-            }),
+            _users: Some(Arc::new(LastUser(Arc::downgrade(&inner)))),
+            inner,
+        }
+    }
+
+    /// A handle for the store's own background threads: it does not keep
+    /// the store open for its users (see [`LastUser`]).
+    pub(crate) fn background_handle(inner: Arc<Inner>) -> Self {
+        Self {
+            _users: None,
+            inner,
         }
     }
 
@@ -398,9 +428,9 @@ pub(crate) fn private_dir(dir: &Path) -> Result<()> {
 fn acquire_owner_lock(path: &Path) -> Result<PidLock> {
     private_dir(path)?;
     let lock_path = path.join("owner.lock");
-    // A store of this very process that is being closed (its last handle
-    // dropped while a background thread still finished a sync) releases
-    // the lock within milliseconds: wait for that, not for another owner.
+    // A store of this very process that another of its threads is closing
+    // (its last handle dropped there) releases the lock within
+    // milliseconds: wait for that, not for another owner.
     let closing = Instant::now() + Duration::from_millis(500);
     let mut taken = PidLock::acquire(&lock_path);
     while matches!(taken, Err(PidLockError::Busy(Some(pid))) if pid == std::process::id())
@@ -543,12 +573,22 @@ impl Owner {
     }
 }
 
+impl Inner {
+    /// Stops and joins the background threads, once (later calls find
+    /// them gone).
+    fn stop_background(&self) {
+        if let Backend::Owner(owner) = &self.backend
+            && let Some(bg) = owner.background.lock().ok().and_then(|mut b| b.take())
+        {
+            bg.stop();
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.stop_background();
         if let Backend::Owner(owner) = &self.backend {
-            if let Some(bg) = owner.background.lock().ok().and_then(|mut b| b.take()) {
-                bg.stop();
-            }
             if let Err(e) = owner.checkpoint_bytes() {
                 tracing::error!("event store: byte-count checkpoint at close failed: {e}");
             }
