@@ -2,7 +2,8 @@
 //! seed in `fuzz/corpus/<target>/`, then mutations of them for
 //! `LLMAGENT_FUZZ_SECONDS` per target (default 3), from a random seed. A
 //! failure prints the seed and the count that replay it
-//! (`LLMAGENT_FUZZ_SEED`, `LLMAGENT_FUZZ_RUNS`). Coverage-guided runs are
+//! (`LLMAGENT_FUZZ_SEED`, `LLMAGENT_FUZZ_RUNS`) and keeps its input in
+//! `fuzz/artifacts/<target>/`, as cargo-fuzz does. Coverage-guided runs are
 //! `scripts/fuzz.sh`; this is what CI runs of them.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -81,8 +82,6 @@ fn replay_seeds(name: &str) {
 }
 
 fn mutations(name: &str) {
-    let run = target(name);
-    let seeds = seeds(name);
     let runs = env_u64("LLMAGENT_FUZZ_RUNS");
     let seconds = env_u64("LLMAGENT_FUZZ_SECONDS").unwrap_or(3);
     let seed = env_u64("LLMAGENT_FUZZ_SEED").unwrap_or_else(|| {
@@ -90,13 +89,38 @@ fn mutations(name: &str) {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let until = match runs {
+        Some(runs) => Until::Runs(runs),
+        None => Until::Deadline(Instant::now() + Duration::from_secs(seconds)),
+    };
+    match mutate_and_run(name, target(name), &seeds(name), until, seed) {
+        Ok(n) => eprintln!("{name}: {n} mutations from LLMAGENT_FUZZ_SEED={seed}, no failure"),
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+/// How long a target's mutations run.
+enum Until {
+    Runs(u64),
+    Deadline(Instant),
+}
+
+/// Runs mutations of `seeds` through `run` from the generator's `seed`:
+/// how many passed, or the first failure with where its input was kept.
+fn mutate_and_run(
+    name: &str,
+    run: Target,
+    seeds: &[(String, Vec<u8>)],
+    until: Until,
+    seed: u64,
+) -> Result<u64, String> {
     let mut rng = Rng::new(seed);
     let mut n = 0;
-    while runs.map_or_else(
-        || n % 256 != 0 || Instant::now() < deadline,
-        |runs| n < runs,
-    ) {
+    while match until {
+        Until::Runs(runs) => n < runs,
+        // The clock is read every 256 inputs.
+        Until::Deadline(deadline) => n % 256 != 0 || Instant::now() < deadline,
+    } {
         let (file, base) = &seeds[rng.below(seeds.len())];
         let (_, other) = &seeds[rng.below(seeds.len())];
         let input = mutate(&mut rng, base, other, MAX_LEN);
@@ -106,11 +130,28 @@ fn mutations(name: &str) {
             n + 1
         );
         if let Err(failure) = run_one(name, run, &input, &origin) {
-            panic!("{failure}");
+            return Err(format!(
+                "{failure}\n{}",
+                keep_artifact(name, seed, n, &input)
+            ));
         }
         n += 1;
     }
-    eprintln!("{name}: {n} mutations from LLMAGENT_FUZZ_SEED={seed}, no failure");
+    Ok(n)
+}
+
+/// Writes a failing input where cargo-fuzz leaves its crashes
+/// (`fuzz/artifacts/<target>/`), so that it can be run there or kept as a
+/// seed; says where, or why not.
+fn keep_artifact(name: &str, seed: u64, n: u64, input: &[u8]) -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/artifacts")
+        .join(name);
+    let path = dir.join(format!("mutation-{seed}-{n}"));
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input)) {
+        Ok(()) => format!("the input is in {}", path.display()),
+        Err(e) => format!("cannot keep the input in {}: {e}", path.display()),
+    }
 }
 
 macro_rules! target_tests {
@@ -166,4 +207,38 @@ fn a_failing_oracle_names_the_target_where_and_the_input() {
              input (3 bytes): \"ab\u{fffd}\""
             .to_owned())
     );
+}
+
+#[test]
+fn a_failing_mutation_is_kept_where_cargo_fuzz_keeps_crashes_and_replays() {
+    fn boom(input: &[u8]) {
+        assert!(!input.contains(&b'!'), "oracle: a bang");
+    }
+    let seeds = vec![("s1".to_owned(), b"abc".to_vec())];
+    let failure = mutate_and_run("selftest", boom, &seeds, Until::Runs(100_000), 11)
+        .expect_err("some mutation inserts a '!'");
+    let kept = failure
+        .rsplit_once("the input is in ")
+        .map(|(_, path)| PathBuf::from(path))
+        .unwrap_or_else(|| panic!("no artifact named in: {failure}"));
+    let input = std::fs::read(&kept).unwrap();
+    assert!(input.contains(&b'!'), "kept {input:?}");
+    let n: u64 = kept
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .strip_prefix("mutation-11-")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The seed and count it prints replay it: n mutations pass, n + 1 fail.
+    assert!(failure.contains(&format!(
+        "LLMAGENT_FUZZ_SEED=11 LLMAGENT_FUZZ_RUNS={}",
+        n + 1
+    )));
+    assert_eq!(
+        mutate_and_run("selftest", boom, &seeds, Until::Runs(n), 11),
+        Ok(n)
+    );
+    std::fs::remove_dir_all(kept.parent().unwrap()).unwrap();
 }
