@@ -123,3 +123,44 @@ fn a_describe_that_prints_a_mib_loads_also_from_inside_an_async_runtime() {
     assert_eq!(rt.unavailable().count(), 0);
     assert_eq!(rt.tool("testbed").map(|t| t.name.as_str()), Some("testbed"));
 }
+
+/// A runtime without the instance pool (what `tools list`, `tools
+/// describe` and `policy check` build) loads and describes the same tools,
+/// still sets a broken one aside, and its calls give the same answers.
+#[test]
+fn a_runtime_without_the_instance_pool_lists_and_calls_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let component = testbed_whose_describe(b"panics", dir.path()).expect("a changed testbed");
+    let policy = policy_with(dir.path(), &component);
+    let pooled = runtime_over(&policy);
+    let unpooled = Runtime::new(
+        Policy::load(&policy, &builtin_names()).expect("valid policy"),
+        RuntimeOptions {
+            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")),
+            instance_pool: false,
+            ..RuntimeOptions::default()
+        },
+    )
+    .expect("runtime");
+    let tools = |rt: &Runtime| serde_json::to_value(rt.tools().collect::<Vec<_>>()).unwrap();
+    let unavailable = |rt: &Runtime| {
+        rt.unavailable()
+            .map(|(n, e)| (n.to_owned(), e.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tools(&unpooled), tools(&pooled));
+    assert_eq!(unavailable(&unpooled), unavailable(&pooled));
+    assert_eq!(unavailable(&unpooled).len(), 1);
+    let sha = CallRequest::new("r", "crypto", "sha256", r#"{"data": "hello"}"#);
+    let answer = |rt: &Runtime| {
+        rt.call_blocking(&sha)
+            .expect("reaches the runtime")
+            .result
+            .expect("sha256 succeeds")
+    };
+    assert_eq!(answer(&unpooled), answer(&pooled));
+    assert_eq!(
+        answer(&unpooled).output,
+        json!("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+    );
+}

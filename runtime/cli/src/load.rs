@@ -24,20 +24,34 @@ pub(crate) fn policy(path: Option<&Path>) -> Result<Policy, u8> {
     })
 }
 
-/// A runtime for `policy` that records nothing.
+/// A runtime for `policy` that lists, describes and checks its tools
+/// (`tools list`, `tools describe`, `policy check`): it records nothing and
+/// reserves no instance pool, since it calls nothing.
 pub(crate) fn runtime(policy: Policy) -> Result<Runtime, u8> {
-    runtime_with(policy, None)
+    build(
+        policy,
+        RuntimeOptions {
+            instance_pool: false,
+            ..RuntimeOptions::default()
+        },
+    )
 }
 
-/// A runtime for `policy` recording into `events`.
+/// A runtime for `policy` that calls tools, recording into `events`.
 pub(crate) fn runtime_with(
     policy: Policy,
     events: Option<llmagent_events::Events>,
 ) -> Result<Runtime, u8> {
-    let options = RuntimeOptions {
-        events,
-        ..RuntimeOptions::default()
-    };
+    build(
+        policy,
+        RuntimeOptions {
+            events,
+            ..RuntimeOptions::default()
+        },
+    )
+}
+
+fn build(policy: Policy, options: RuntimeOptions) -> Result<Runtime, u8> {
     let runtime = Runtime::new(policy, options).map_err(|e| {
         eprintln!("error: {e}");
         match e {

@@ -50,6 +50,18 @@ impl SandboxEngine {
                 Engine::new(&config(false)).map_err(|e| RuntimeError::Engine(e.to_string()))?
             }
         };
+        Self::start(engine)
+    }
+
+    /// The same engine allocating every instance on demand: for a runtime
+    /// that lists and describes its tools but calls none, where reserving
+    /// and freeing the pool was a tenth of `tools list`'s time.
+    pub(crate) fn without_pool() -> Result<Self, RuntimeError> {
+        Self::start(Engine::new(&config(false)).map_err(|e| RuntimeError::Engine(e.to_string()))?)
+    }
+
+    /// Starts the epoch ticker of `engine`.
+    fn start(engine: Engine) -> Result<Self, RuntimeError> {
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.weak();
