@@ -55,7 +55,7 @@ impl SandboxEngine {
 
     /// The same engine allocating every instance on demand: for a runtime
     /// that lists and describes its tools but calls none, where reserving
-    /// and freeing the pool was a tenth of `tools list`'s time.
+    /// and freeing the pool was about a third of `tools list`'s CPU time.
     pub(crate) fn without_pool() -> Result<Self, RuntimeError> {
         Self::start(Engine::new(&config(false)).map_err(|e| RuntimeError::Engine(e.to_string()))?)
     }
