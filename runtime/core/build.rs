@@ -1,5 +1,6 @@
 //! Builds the built-in tool components from `tools-wasm/` for
-//! `wasm32-wasip2` and puts them in `OUT_DIR` for `include_bytes!`.
+//! `wasm32-wasip2` and puts them in `OUT_DIR`, LZ4-compressed, for
+//! `include_bytes!`.
 //! Also records the locked wasmtime version for the cache key.
 
 use std::path::{Path, PathBuf};
@@ -58,13 +59,18 @@ fn main() {
     record_wasmtime_version(&root.join("Cargo.lock"));
     build_tools(&tools);
 
+    // Embedded LZ4-compressed (block format, size prepended): a little over
+    // half the size in the binary; `Source::Lz4` decompresses on a compile.
     let release = tools.join("target/wasm32-wasip2/release");
     for (krate, name) in EMBEDDED {
         let from = release.join(format!("{krate}.wasm"));
-        let to = out.join(format!("{name}.wasm"));
-        if let Err(e) = std::fs::copy(&from, &to) {
+        let to = out.join(format!("{name}.wasm.lz4"));
+        let compressed = std::fs::read(&from)
+            .map(|wasm| lz4_flex::block::compress_prepend_size(&wasm))
+            .and_then(|lz4| std::fs::write(&to, lz4));
+        if let Err(e) = compressed {
             fail(&format!(
-                "cannot copy {} to {}: {e}",
+                "cannot compress {} into {}: {e}",
                 from.display(),
                 to.display()
             ));

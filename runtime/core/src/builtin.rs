@@ -6,51 +6,67 @@
 pub struct Builtin {
     /// The tool's name (as the model and the policy write it).
     pub name: &'static str,
-    /// The component's bytes.
-    pub bytes: &'static [u8],
+    /// The component, LZ4-compressed (block format, its size prepended):
+    /// a little over half its size in the binary, decompressed only when it
+    /// is compiled (see [`Builtin::wasm`]).
+    pub lz4: &'static [u8],
+}
+
+impl Builtin {
+    /// The component's bytes, decompressed.
+    pub fn wasm(&self) -> Result<Vec<u8>, String> {
+        crate::cache::Source::Lz4(self.lz4)
+            .wasm()
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|e| format!("the built-in `{}`: {e}", self.name))
+    }
+
+    pub(crate) fn source(&self) -> crate::cache::Source<'static> {
+        crate::cache::Source::Lz4(self.lz4)
+    }
 }
 
 /// Every built-in tool.
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "bash",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/bash.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/bash.wasm.lz4")),
     },
     Builtin {
         name: "crypto",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/crypto.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/crypto.wasm.lz4")),
     },
     Builtin {
         name: "file",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/file.wasm.lz4")),
     },
     Builtin {
         name: "proc",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/proc.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/proc.wasm.lz4")),
     },
     Builtin {
         name: "systemd",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/systemd.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/systemd.wasm.lz4")),
     },
     Builtin {
         name: "dbus",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/dbus.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/dbus.wasm.lz4")),
     },
     Builtin {
         name: "inotify",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/inotify.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/inotify.wasm.lz4")),
     },
     Builtin {
         name: "udev",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/udev.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/udev.wasm.lz4")),
     },
     Builtin {
         name: "web",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/web.wasm.lz4")),
     },
     Builtin {
         name: "net",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/net.wasm")),
+        lz4: include_bytes!(concat!(env!("OUT_DIR"), "/net.wasm.lz4")),
     },
 ];
 

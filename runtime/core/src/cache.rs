@@ -2,8 +2,9 @@
 //! (else `~/.cache/llmagent/components/`).
 //!
 //! An entry is named by the BLAKE3 digest of the engine fingerprint
-//! (wasmtime version, settings, architecture) and of the component's bytes,
-//! so a new wasmtime, other settings or another component never hit an old
+//! (wasmtime version, settings, architecture) and of the component's bytes
+//! (a built-in's compressed, as embedded: a hit decompresses nothing), so a
+//! new wasmtime, other settings or another component never hit an old
 //! entry. Beside each `KEY.cwasm` sits `KEY.b3`, the BLAKE3 digest of the
 //! `.cwasm` itself, written last. (BLAKE3 rather than SHA-256: every start
 //! hashes all built-ins and their ~8 MB of compiled code, and SHA-256 of
@@ -13,6 +14,7 @@
 //! trusted. Entries are written to a temporary file and renamed, so a crash
 //! leaves no half-written entry.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,39 @@ pub enum CacheOutcome {
 /// The extension of an entry's digest file.
 const DIGEST_EXT: &str = "b3";
 
+/// A component's bytes as the registry has them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// The component itself (a `[tools.NAME]` file).
+    Wasm(&'a [u8]),
+    /// LZ4-compressed, its size prepended (the built-ins, see `build.rs`).
+    Lz4(&'a [u8]),
+}
+
+impl Source<'_> {
+    /// The component's bytes, decompressed when they are compressed.
+    pub(crate) fn wasm(&self) -> wasmtime::Result<Cow<'_, [u8]>> {
+        match *self {
+            Source::Wasm(bytes) => Ok(Cow::Borrowed(bytes)),
+            Source::Lz4(bytes) => {
+                let fail = |why: String| {
+                    wasmtime::Error::msg(format!("the component does not decompress: {why}"))
+                };
+                let wasm = lz4_flex::block::decompress_size_prepended(bytes)
+                    .map_err(|e| fail(e.to_string()))?;
+                // A cut stream decompresses to less than its stated size.
+                let stated = bytes
+                    .first_chunk::<4>()
+                    .map_or(0, |size| u32::from_le_bytes(*size) as usize);
+                if wasm.len() != stated {
+                    return Err(fail(format!("{} bytes of the stated {stated}", wasm.len())));
+                }
+                Ok(Cow::Owned(wasm))
+            }
+        }
+    }
+}
+
 /// The cache directory, or none when caching is off.
 #[derive(Debug, Clone)]
 pub(crate) struct ComponentCache {
@@ -57,35 +92,40 @@ impl ComponentCache {
         Self { dir }
     }
 
-    /// The cache key of `bytes` under this binary's engine.
-    pub(crate) fn key(bytes: &[u8]) -> String {
+    /// The cache key of `source` under this binary's engine: of its bytes
+    /// as they are (a compressed built-in is hashed compressed, and is not
+    /// decompressed on a hit).
+    pub(crate) fn key(source: Source<'_>) -> String {
         let mut h = blake3::Hasher::new();
         h.update(SandboxEngine::fingerprint().as_bytes());
         h.update(&[0u8]);
-        h.update(bytes);
+        match source {
+            Source::Wasm(bytes) => h.update(bytes),
+            Source::Lz4(bytes) => h.update(b"lz4\0").update(bytes),
+        };
         h.finalize().to_hex().to_string()
     }
 
-    /// Loads or compiles `bytes`.
+    /// Loads or compiles `source`.
     pub(crate) fn load(
         &self,
         engine: &Engine,
         name: &str,
-        bytes: &[u8],
+        source: Source<'_>,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let Some(dir) = &self.dir else {
             return Ok((
-                Component::new(engine, bytes)?,
+                Component::new(engine, &*source.wasm()?)?,
                 CacheOutcome::CompiledUncached,
             ));
         };
-        let key = Self::key(bytes);
+        let key = Self::key(source);
         let cwasm = dir.join(format!("{key}.cwasm"));
         let digest = dir.join(format!("{key}.{DIGEST_EXT}"));
         if let Some(component) = load_verified(engine, &cwasm, &digest) {
             return Ok((component, CacheOutcome::Hit));
         }
-        let component = Component::new(engine, bytes)?;
+        let component = Component::new(engine, &*source.wasm()?)?;
         match store(dir, &cwasm, &digest, &component) {
             Ok(()) => Ok((component, CacheOutcome::Compiled)),
             Err(e) => {
@@ -204,7 +244,7 @@ mod tests {
     use super::*;
     use crate::builtin::BUILTINS;
 
-    fn entry_paths(dir: &Path, bytes: &[u8]) -> (PathBuf, PathBuf) {
+    fn entry_paths(dir: &Path, bytes: Source<'_>) -> (PathBuf, PathBuf) {
         let key = ComponentCache::key(bytes);
         (
             dir.join(format!("{key}.cwasm")),
@@ -217,7 +257,7 @@ mod tests {
         let engine = SandboxEngine::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::new(Some(dir.path().join("c")));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         assert_eq!(
             cache.load(engine.engine(), "t", bytes).unwrap().1,
             CacheOutcome::Compiled
@@ -237,7 +277,7 @@ mod tests {
         let engine = SandboxEngine::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         cache.load(engine.engine(), "t", bytes).unwrap();
         let (cwasm, _) = entry_paths(dir.path(), bytes);
         fs::set_permissions(&cwasm, fs::Permissions::from_mode(0o666)).unwrap();
@@ -274,7 +314,7 @@ mod tests {
         let engine = SandboxEngine::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         cache.load(engine.engine(), "t", bytes).unwrap();
         let (cwasm, _) = entry_paths(dir.path(), bytes);
         let mut data = fs::read(&cwasm).unwrap();
@@ -296,7 +336,7 @@ mod tests {
         let engine = SandboxEngine::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         cache.load(engine.engine(), "t", bytes).unwrap();
         let (_, digest) = entry_paths(dir.path(), bytes);
         fs::write(&digest, "not a digest").unwrap();
@@ -318,7 +358,7 @@ mod tests {
         let engine = SandboxEngine::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         let (cwasm, digest) = entry_paths(dir.path(), bytes);
         let garbage = b"\x7fELF definitely not a compiled component".to_vec();
         fs::write(&cwasm, &garbage).unwrap();
@@ -340,7 +380,7 @@ mod tests {
         let file = dir.path().join("not-a-dir");
         fs::write(&file, "").unwrap();
         let cache = ComponentCache::new(Some(file.join("sub")));
-        let bytes = BUILTINS[0].bytes;
+        let bytes = BUILTINS[0].source();
         assert_eq!(
             cache.load(engine.engine(), "t", bytes).unwrap().1,
             CacheOutcome::CompiledUncached
@@ -349,7 +389,43 @@ mod tests {
 
     #[test]
     fn the_key_depends_on_the_component() {
-        assert_ne!(ComponentCache::key(b"a"), ComponentCache::key(b"b"));
-        assert_eq!(ComponentCache::key(b"a"), ComponentCache::key(b"a"));
+        let key = |b: &[u8]| ComponentCache::key(Source::Wasm(b));
+        assert_ne!(key(b"a"), key(b"b"));
+        assert_eq!(key(b"a"), key(b"a"));
+        // The same bytes compressed or not are different components.
+        assert_ne!(key(b"a"), ComponentCache::key(Source::Lz4(b"a")));
+    }
+
+    #[test]
+    fn every_builtin_decompresses_to_a_component_and_a_corrupt_one_is_an_error() {
+        for b in BUILTINS {
+            let wasm = b.wasm().unwrap();
+            // A component's preamble: magic, version 0x0d, layer 1.
+            assert_eq!(&wasm[..8], b"\0asm\x0d\0\x01\0", "{}", b.name);
+            assert!(
+                b.lz4.len() < wasm.len(),
+                "{} is not smaller compressed",
+                b.name
+            );
+        }
+        let lz4 = BUILTINS[0].lz4;
+        let cut = Source::Lz4(&lz4[..lz4.len() / 2]);
+        let err = cut.wasm().map(|_| ()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("the component does not decompress: "),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let engine = SandboxEngine::new().unwrap();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()));
+        let refused = cache
+            .load(engine.engine(), "t", cut)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("the component does not decompress: ")
+        );
     }
 }

@@ -16,7 +16,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use crate::builtin::BUILTINS;
-use crate::cache::{CacheOutcome, ComponentCache};
+use crate::cache::{CacheOutcome, ComponentCache, Source};
 use crate::error::RuntimeError;
 use crate::sandbox::{self, CallLimits, State};
 
@@ -132,11 +132,11 @@ pub(crate) fn load_all(
         .collect();
     let results = in_parallel(&jobs, |&(name, source)| match source {
         None => {
-            let bytes = BUILTINS
+            let source = BUILTINS
                 .iter()
                 .find(|b| b.name == name)
-                .map_or(&[][..], |b| b.bytes);
-            load(engine, linker, cache, name, ToolOrigin::Builtin, bytes)
+                .map_or(Source::Wasm(&[]), |b| b.source());
+            load(engine, linker, cache, name, ToolOrigin::Builtin, source)
         }
         Some(s) => load_file(engine, linker, cache, name, &s.path, s.sha256),
     });
@@ -261,7 +261,7 @@ fn load_file(
         cache,
         name,
         ToolOrigin::File(path.to_path_buf()),
-        &bytes,
+        Source::Wasm(&bytes),
     )
 }
 
@@ -271,7 +271,7 @@ fn load(
     cache: &ComponentCache,
     name: &str,
     origin: ToolOrigin,
-    bytes: &[u8],
+    source: Source<'_>,
 ) -> Result<LoadedTool, RuntimeError> {
     let started = Instant::now();
     let fail = |message: String| RuntimeError::Tool {
@@ -280,7 +280,7 @@ fn load(
         message,
     };
     let (component, cache_outcome) = cache
-        .load(engine, name, bytes)
+        .load(engine, name, source)
         .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
     check_contract(engine, &component).map_err(fail)?;
     let pre = linker
