@@ -26,11 +26,17 @@ fn target(name: &str) -> Target {
         .unwrap_or_else(|| panic!("no fuzz target named {name}"))
 }
 
+/// A directory of the cargo-fuzz crate: `corpus` (the committed seeds) or
+/// `artifacts` (failing inputs, not committed).
+fn fuzz_dir(which: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz")
+        .join(which)
+}
+
 /// The committed seeds of a target, sorted by file name.
 fn seeds(name: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(name);
+    let dir = fuzz_dir("corpus").join(name);
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|entry| {
@@ -144,9 +150,7 @@ fn mutate_and_run(
 /// (`fuzz/artifacts/<target>/`), so that it can be run there or kept as a
 /// seed; says where, or why not.
 fn keep_artifact(name: &str, seed: u64, n: u64, input: &[u8]) -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/artifacts")
-        .join(name);
+    let dir = fuzz_dir("artifacts").join(name);
     let path = dir.join(format!("mutation-{seed}-{n}"));
     match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input)) {
         Ok(()) => format!("the input is in {}", path.display()),
@@ -175,7 +179,7 @@ macro_rules! target_tests {
             tested.sort_unstable();
             all.sort_unstable();
             assert_eq!(tested, all);
-            let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+            let corpus = fuzz_dir("corpus");
             let mut dirs: Vec<String> = std::fs::read_dir(&corpus)
                 .expect("fuzz/corpus")
                 .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
