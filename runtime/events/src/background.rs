@@ -1,4 +1,5 @@
-//! The owner's background threads: the group-commit syncer and the
+//! The owner's background threads: the group-commit syncer (which also
+//! writes the queued index entries, see [`crate::index`]) and the
 //! maintenance thread (spool ingestion and the byte-count checkpoint every
 //! [`SPOOL_POLL`], retention every `Retention::check_every`). Neither holds the append lock for longer than
 //! one commit, so appends are never blocked behind them.
@@ -91,6 +92,9 @@ impl Syncer {
             let Some(inner) = store.upgrade() else { return };
             let handle = EventStore::background_handle(inner);
             if let Ok(owner) = handle.owner() {
+                if let Err(e) = owner.write_index() {
+                    handle.record_failure("writing index entries", &e);
+                }
                 let result = crate::store::sync_journal(owner);
                 if let Err(e) = &result {
                     handle.record_failure("group commit fsync", e);

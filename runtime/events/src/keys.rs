@@ -9,8 +9,8 @@
 //!   of that time also had `k|kind|0|seq`, removed at open.
 //! - `messages`: `agent|0|seq` → the `agent.message` event's JSON (a
 //!   covering index, so that rebuilding a history reads one range).
-//! - `meta`: `last_seq`, `bytes`, `spool:<file>` → u64; `bytes_at` →
-//!   seq ‖ bytes; `no_kind_index` → 1.
+//! - `meta`: `last_seq`, `bytes`, `indexed_to` (see [`crate::index`]),
+//!   `spool:<file>` → u64; `bytes_at` → seq ‖ bytes; `no_kind_index` → 1.
 //! - `memory`: `agent|0|key` → JSON value.
 //!
 //! A string field is followed by a 0 byte and a fixed 8-byte seq, so a key

@@ -97,6 +97,7 @@ mod event;
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
+mod index;
 mod keys;
 mod maintain;
 mod memory;

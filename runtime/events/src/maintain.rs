@@ -7,10 +7,10 @@
 use fjall::PersistMode;
 
 use crate::error::{EventsError, Result};
+use crate::index::IndexQueue;
 use crate::keys;
-use crate::names::topic;
 use crate::query::decode;
-use crate::store::{EventStore, META_LAST_SEQ, Owner};
+use crate::store::{EventStore, META_INDEXED_TO, META_LAST_SEQ, Owner};
 use crate::time;
 
 /// Events deleted per atomic batch: small enough that an append waits
@@ -31,6 +31,7 @@ impl EventStore {
     /// every `check_every`).
     pub fn enforce_retention(&self) -> Result<RetentionReport> {
         let owner = self.owner()?;
+        owner.write_index()?;
         let mut report = RetentionReport::default();
         if let Some(max_age) = owner.retention.max_age {
             let cutoff = time::now()
@@ -77,6 +78,7 @@ impl EventStore {
     /// not reused). Returns how many.
     pub fn clear_agent(&self, agent: &str) -> Result<u64> {
         let owner = self.owner()?;
+        owner.write_index()?;
         let mut total = 0;
         loop {
             let prefix = keys::str_prefix(keys::AGENT, agent);
@@ -99,13 +101,18 @@ impl EventStore {
     /// Deletes every event (memory is kept; seqs continue).
     pub fn clear(&self) -> Result<()> {
         let owner = self.owner()?;
+        let _indexing = owner.indexing.lock().map_err(|_| EventsError::Closed)?;
         let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
+        st.queued = IndexQueue::default();
         owner.events.clear()?;
         owner.index.clear()?;
         owner.messages.clear()?;
         owner
             .meta
             .insert(META_LAST_SEQ, st.last_seq.to_be_bytes())?;
+        owner
+            .meta
+            .insert(META_INDEXED_TO, st.last_seq.to_be_bytes())?;
         st.bytes = 0;
         owner.checkpoint_bytes_locked(&st)?;
         drop(st);
@@ -130,8 +137,12 @@ fn delete_with_strays(owner: &Owner, found: Vec<(Vec<u8>, u64)>) -> Result<u64> 
     Ok(removed)
 }
 
-/// Deletes these events and all their index entries in one batch.
+/// Deletes these events and all their index entries in one batch (the
+/// queued entries are written first, so none of a deleted event's is
+/// written after it).
 fn delete(owner: &Owner, seqs: &[u64]) -> Result<u64> {
+    let indexing = owner.indexing.lock().map_err(|_| EventsError::Closed)?;
+    owner.write_index_locked(&indexing)?;
     let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
     let mut batch = owner.db.batch();
     let mut removed = 0u64;
@@ -147,16 +158,8 @@ fn delete(owner: &Owner, seqs: &[u64]) -> Result<u64> {
         // A record that does not decode loses only its primary entry; its
         // dangling index entries are skipped by every query.
         let Ok(ev) = decode(&v) else { continue };
-        batch.remove(&owner.index, keys::str_key(keys::TOPIC, &ev.topic, seq));
-        if let Ok(micros) = time::parse_ts(&ev.ts) {
-            batch.remove(&owner.index, keys::ts_key(micros, seq));
-        }
-        if let Some(agent) = &ev.agent {
-            batch.remove(&owner.index, keys::str_key(keys::AGENT, agent, seq));
-            if ev.topic == topic::AGENT_MESSAGE {
-                batch.remove(&owner.messages, keys::owned_key(agent, &key));
-            }
-        }
+        let micros = time::parse_ts(&ev.ts).unwrap_or(i64::MIN);
+        owner.keyspaces().remove(&mut batch, &ev, micros);
     }
     // The newest events may be among those deleted: keep their seq.
     batch.insert(&owner.meta, META_LAST_SEQ, st.last_seq.to_be_bytes());

@@ -1,4 +1,5 @@
-//! Reading the store: every query is a range scan of one index.
+//! Reading the store: every query is a range scan of one index, after the
+//! index entries still queued are written (see [`crate::index`]).
 //!
 //! The driving index is chosen from the filters, most selective first:
 //! `since` → the time index from that instant; `agent` + topic
@@ -52,6 +53,7 @@ impl EventStore {
     /// Runs a query.
     pub fn query(&self, q: &Query) -> Result<Vec<Event>> {
         let owner = self.owner()?;
+        owner.write_index()?;
         let since = q.since.as_deref().map(time::parse_ts).transpose()?;
         let after = q.after_seq.unwrap_or(0);
         let limit = q.limit.unwrap_or(usize::MAX);

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -20,6 +20,7 @@ use crate::bus::{Bus, DEFAULT_CAPACITY, Filter, Subscription};
 use crate::config::{Durability, Retention, StoreConfig};
 use crate::error::{EventsError, Result};
 use crate::event::{Event, NewEvent};
+use crate::index::{IndexQueue, Keyspaces, MAX_QUEUED};
 use crate::keys;
 use crate::pidlock::{PidLock, PidLockError};
 use crate::redact::Redaction;
@@ -85,6 +86,10 @@ pub(crate) struct Owner {
     pub(crate) meta: Keyspace,
     pub(crate) memory: Keyspace,
     pub(crate) write: Mutex<WriteState>,
+    /// Held while secondary entries are written (see [`crate::index`]), and
+    /// by deletion, so that no entry of a deleted event is written after it.
+    /// Taken before `write`, never while holding it.
+    pub(crate) indexing: Mutex<()>,
     pub(crate) durability: Durability,
     pub(crate) retention: Retention,
     pub(crate) syncer: Option<Arc<Syncer>>,
@@ -96,6 +101,8 @@ pub(crate) struct Owner {
 pub(crate) struct WriteState {
     pub(crate) last_seq: u64,
     pub(crate) bytes: u64,
+    /// Group mode: secondary entries not yet written.
+    pub(crate) queued: IndexQueue,
 }
 
 const MAX_JOURNAL_BYTES: u64 = 64 << 20;
@@ -116,6 +123,9 @@ pub(crate) const META_BYTES: &[u8] = b"bytes";
 pub(crate) const META_BYTES_AT: &[u8] = b"bytes_at";
 /// `1` once the retired kind index (`k|kind|0|seq`) has been removed.
 pub(crate) const META_NO_KIND_INDEX: &[u8] = b"no_kind_index";
+/// Every event up to this seq has its secondary entries written (see
+/// [`crate::index`]).
+pub(crate) const META_INDEXED_TO: &[u8] = b"indexed_to";
 
 /// An event about to be committed, with its timestamp when it already has
 /// one (spooled events keep the time they were emitted).
@@ -258,32 +268,34 @@ impl EventStore {
         let mut seq = st.last_seq;
         let mut bytes = st.bytes;
         let mut key = Vec::with_capacity(64);
+        // Group mode queues the secondary entries (written later, see
+        // `crate::index`); sync mode writes them in this batch.
+        let defer = owner.defers_index();
+        let mark = st.queued.mark();
         for p in pending {
             seq += 1;
             let (micros, ts) = p.ts.unwrap_or_else(|| now.clone());
             let ev = p.event.into_event(seq, ts);
-            let json = serde_json::to_vec(&ev).map_err(|e| EventsError::Storage(e.to_string()))?;
-            bytes += json.len() as u64;
-            // Three index entries per event (four with an agent, five for
-            // a message): the memtable insert is most of an append's cost.
-            // The kind rides in the topic entry's value instead of an index
-            // of its own.
-            keys::str_key_into(&mut key, keys::TOPIC, &ev.topic, seq);
-            batch.insert(&owner.index, &key[..], keys::part(&ev.kind).as_ref());
-            batch.insert(&owner.index, keys::ts_key(micros, seq), []);
-            if let Some(agent) = &ev.agent {
-                keys::str_key_into(&mut key, keys::AGENT, agent, seq);
-                batch.insert(&owner.index, &key[..], []);
-                if ev.topic == crate::names::topic::AGENT_MESSAGE {
-                    batch.insert(
-                        &owner.messages,
-                        keys::owned_key(agent, &keys::seq_key(seq)),
-                        &json[..],
-                    );
+            let json = match serde_json::to_vec(&ev) {
+                Ok(json) => json,
+                Err(e) => {
+                    st.queued.truncate(mark);
+                    return Err(EventsError::Storage(e.to_string()));
                 }
+            };
+            bytes += json.len() as u64;
+            if defer {
+                st.queued.push(&ev, micros, &json);
+            } else {
+                owner
+                    .keyspaces()
+                    .insert(&mut batch, &ev, micros, &json, &mut key);
             }
             batch.insert(&owner.events, keys::seq_key(seq), json);
             events.push(ev);
+        }
+        if !defer {
+            batch.insert(&owner.meta, META_INDEXED_TO, seq.to_be_bytes());
         }
         // `last_seq` and the byte count are not written per commit (they
         // were two more memtable entries each time): the seq is the
@@ -292,11 +304,23 @@ impl EventStore {
         for (k, v) in extra_meta {
             batch.insert(&owner.meta, k.clone(), v.to_be_bytes());
         }
-        batch.commit()?;
+        if let Err(e) = batch.commit() {
+            // Nothing of this batch was written: neither is what it queued.
+            st.queued.truncate(mark);
+            return Err(e.into());
+        }
         st.last_seq = seq;
         st.bytes = bytes;
+        let backlog = st.queued.len();
         self.publish(&events);
         drop(st);
+        // The events are stored: a failure to write the queue is the
+        // store's to report, not this append's (it stays queued).
+        if backlog > MAX_QUEUED
+            && let Err(e) = owner.write_index()
+        {
+            self.record_failure("writing index entries", &e);
+        }
         match (&owner.durability, &owner.syncer) {
             (Durability::Sync, _) => sync_journal(owner)?,
             (Durability::Group { .. }, Some(syncer)) => syncer.note(events.len()),
@@ -327,10 +351,14 @@ impl EventStore {
         self.inner.bus.subscriber_count()
     }
 
-    /// Forces an fsync of everything appended so far (any mode).
+    /// Forces an fsync of everything appended so far (any mode), the
+    /// index entries of group mode included.
     pub fn sync(&self) -> Result<()> {
         match &self.inner.backend {
-            Backend::Owner(o) => Ok(o.db.persist(PersistMode::SyncData)?),
+            Backend::Owner(o) => {
+                o.write_index()?;
+                Ok(o.db.persist(PersistMode::SyncData)?)
+            }
             Backend::Spool(s) => s.sync(),
         }
     }
@@ -486,6 +514,11 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         bytes += g.into_inner()?.1.len() as u64;
     }
     drop_kind_index(&db, &index, &meta)?;
+    let keyspaces = Keyspaces {
+        index: &index,
+        messages: &messages,
+    };
+    write_missing_index(&db, &events, &meta, &keyspaces, last_key)?;
     let syncer = match config.durability {
         Durability::Group { .. } => Some(Arc::new(Syncer::default())),
         Durability::Sync => None,
@@ -498,13 +531,63 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         messages,
         meta,
         memory,
-        write: Mutex::new(WriteState { last_seq, bytes }),
+        write: Mutex::new(WriteState {
+            last_seq,
+            bytes,
+            queued: IndexQueue::default(),
+        }),
+        indexing: Mutex::new(()),
         durability: config.durability,
         retention: config.retention,
         syncer,
         background: Mutex::new(None),
         _lock: lock,
     })
+}
+
+/// Writes the secondary entries of the events past `meta[indexed_to]`
+/// from their primary records: after a crash in group mode, those whose
+/// entries were still queued. A store without the key predates deferred
+/// entries and is complete.
+fn write_missing_index(
+    db: &Database,
+    events: &Keyspace,
+    meta: &Keyspace,
+    keyspaces: &Keyspaces<'_>,
+    last_key: u64,
+) -> Result<()> {
+    let Some(v) = meta.get(META_INDEXED_TO)? else {
+        meta.insert(META_INDEXED_TO, last_key.to_be_bytes())?;
+        return Ok(());
+    };
+    let mut from = keys::decode_seq(&v).unwrap_or(0);
+    let mut key = Vec::new();
+    while from < last_key {
+        let mut batch = db.batch();
+        let mut to = from;
+        for g in events.range(keys::seq_key(from + 1)..).take(10_000) {
+            let (k, v) = g.into_inner()?;
+            to = keys::decode_seq(&k).unwrap_or(to);
+            // A record that does not decode has no entries (every query
+            // skips it, as it would skip its dangling entries).
+            let Ok(ev) = crate::query::decode(&v) else {
+                tracing::warn!(
+                    seq = to,
+                    "event store: an event does not decode; it is left out of the index"
+                );
+                continue;
+            };
+            let micros = time::parse_ts(&ev.ts).unwrap_or(i64::MIN);
+            keyspaces.insert(&mut batch, &ev, micros, &v, &mut key);
+        }
+        if to == from {
+            break;
+        }
+        batch.insert(meta, META_INDEXED_TO, to.to_be_bytes());
+        batch.commit()?;
+        from = to;
+    }
+    Ok(())
 }
 
 /// Stores built before the kind moved into the topic entries' values had
@@ -533,6 +616,48 @@ fn drop_kind_index(db: &Database, index: &Keyspace, meta: &Keyspace) -> Result<(
 }
 
 impl Owner {
+    /// Group mode defers secondary entries; sync mode writes them with
+    /// their event.
+    pub(crate) fn defers_index(&self) -> bool {
+        matches!(self.durability, Durability::Group { .. })
+    }
+
+    pub(crate) fn keyspaces(&self) -> Keyspaces<'_> {
+        Keyspaces {
+            index: &self.index,
+            messages: &self.messages,
+        }
+    }
+
+    /// Writes the queued secondary entries (see [`crate::index`]): after
+    /// this returns, every event appended before it was called is found by
+    /// every query.
+    pub(crate) fn write_index(&self) -> Result<()> {
+        let indexing = self.indexing.lock().map_err(|_| EventsError::Closed)?;
+        self.write_index_locked(&indexing)
+    }
+
+    /// The same, with `indexing` already held.
+    pub(crate) fn write_index_locked(&self, _indexing: &MutexGuard<'_, ()>) -> Result<()> {
+        let queued = {
+            let mut st = self.write.lock().map_err(|_| EventsError::Closed)?;
+            if st.queued.is_empty() {
+                return Ok(());
+            }
+            st.queued.take()
+        };
+        let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        queued.write_into(&mut batch, &self.keyspaces());
+        batch.insert(&self.meta, META_INDEXED_TO, queued.last_seq().to_be_bytes());
+        if let Err(e) = batch.commit() {
+            if let Ok(mut st) = self.write.lock() {
+                st.queued.put_back(queued);
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// A clean close with much in the memtables writes them to tables, so
     /// that the next open has little journal to replay (replaying a full
     /// journal takes about a second; a crash still costs that). A close
@@ -589,6 +714,11 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.stop_background();
         if let Backend::Owner(owner) = &self.backend {
+            if let Err(e) = owner.write_index() {
+                tracing::error!(
+                    "event store: writing the index at close failed ({e}); the next open writes it"
+                );
+            }
             if let Err(e) = owner.checkpoint_bytes() {
                 tracing::error!("event store: byte-count checkpoint at close failed: {e}");
             }
