@@ -276,8 +276,10 @@ impl EventStore {
             seq += 1;
             let (micros, ts) = p.ts.unwrap_or_else(|| now.clone());
             let ev = p.event.into_event(seq, ts);
-            let json = match serde_json::to_vec(&ev) {
-                Ok(json) => json,
+            // Sized for a typical event, so that it is not regrown six times.
+            let mut json = Vec::with_capacity(512);
+            let json = match serde_json::to_writer(&mut json, &ev) {
+                Ok(()) => json,
                 Err(e) => {
                     st.queued.truncate(mark);
                     return Err(EventsError::Storage(e.to_string()));
