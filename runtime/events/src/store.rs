@@ -111,6 +111,9 @@ const MAX_JOURNAL_BYTES: u64 = 64 << 20;
 /// `Owner::flush_at_close`).
 const FLUSH_AT_CLOSE_BYTES: u64 = 4 << 20;
 
+/// The longest a close waits for those memtables to be written.
+const FLUSH_AT_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 /// The highest seq ever assigned, written when deletion could remove the
 /// newest events (so seqs are never reused); otherwise the primary's last
 /// key says it.
@@ -665,6 +668,12 @@ impl Owner {
     /// journal takes about a second; a crash still costs that). A close
     /// with little unflushed (a short CLI command) leaves it to the journal
     /// rather than write tiny tables.
+    ///
+    /// The wait is bounded: fjall's `rotate_memtable_and_wait` polls
+    /// without end for a flush, and a close that never ends was seen here
+    /// (a benchmark's store after ~1 GB of events); past
+    /// [`FLUSH_AT_CLOSE_WAIT`] the close goes on and the next open replays
+    /// the journal instead.
     fn flush_at_close(&self) {
         if self.db.write_buffer_size() < FLUSH_AT_CLOSE_BYTES {
             return;
@@ -676,12 +685,25 @@ impl Owner {
             &self.meta,
             &self.memory,
         ] {
-            if let Err(e) = ks.rotate_memtable_and_wait() {
+            if let Err(e) = ks.rotate_memtable() {
                 tracing::warn!(
                     "event store: flushing at close failed ({e}); the next open replays the journal"
                 );
                 return;
             }
+        }
+        // The memtables just sealed are flushed by fjall's workers; what
+        // is left in the write buffer is what they have not written yet.
+        let deadline = Instant::now() + FLUSH_AT_CLOSE_WAIT;
+        while self.db.write_buffer_size() >= FLUSH_AT_CLOSE_BYTES {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    unflushed = self.db.write_buffer_size(),
+                    "event store: the memtables were not flushed within {FLUSH_AT_CLOSE_WAIT:?} of closing; the next open replays the journal"
+                );
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
