@@ -72,6 +72,35 @@ fn web_get_answers_the_body_and_its_metadata() {
     );
 }
 
+/// A credential in the URL a model asks for is sent to the server (the
+/// call needs it) but kept by no event: the decision's target and the
+/// invocation's arguments hold `[redacted]` in its place.
+#[test]
+fn web_a_credential_in_the_url_reaches_the_server_but_not_the_log() {
+    let site = WebServer::start();
+    let env = granted(&site);
+    let url = format!("{}/echo?access_token=s3cr3t-value&page=2", site.origin());
+    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
+    assert_eq!(output["query"], "access_token=s3cr3t-value&page=2");
+    let clean = format!("{}/echo?access_token=[redacted]&page=2", site.origin());
+    assert_eq!(
+        http_decisions(&env),
+        [(
+            "GET".to_owned(),
+            format!("{clean} at 127.0.0.1:{}", site.port()),
+            "allow".to_owned()
+        )]
+    );
+    let invocation = env
+        .events()
+        .into_iter()
+        .find(|e| e.topic == "tool.web" && e.kind == "invocation")
+        .expect("the invocation is recorded");
+    assert_eq!(invocation.data["args"], json!({"url": clean}));
+    let log = serde_json::to_string(&env.events()).expect("events as JSON");
+    assert!(!log.contains("s3cr3t-value"), "{log}");
+}
+
 #[test]
 fn web_json_is_decoded_params_are_the_query_and_any_status_is_an_answer() {
     let site = WebServer::start();

@@ -6,7 +6,12 @@
 //! `private_key`) and is not exempt (default `public_key`) has its value
 //! replaced by `"[redacted]"` when that value is a string, array or object.
 //! Numbers, booleans and nulls stay (token counts, key sizes carry no
-//! secret). Redaction happens before the event is stored, published or
+//! secret). In every other string, the secrets of the URLs in it are
+//! replaced the same way: a `user:password@`'s password and the values of
+//! secret-named query and fragment parameters (`?token=…`,
+//! `#access_token=…`), so that a URL a model or tool wrote (a `web get`
+//! argument, an http decision's target, a message) keeps no credential.
+//! Redaction happens before the event is stored, published or
 //! returned, so neither the disk nor a subscriber ever sees the secret.
 //!
 //! **Sealing** (the runtime's job, with [`Redaction::seal`]): redaction
@@ -81,12 +86,80 @@ impl Redaction {
                 .any(|p| contains_ignore_case(field, p.as_bytes()))
     }
 
-    /// Replaces secret fields by `"[redacted]"`, recursively. Returns how
-    /// many values were replaced.
+    /// Replaces secret fields by `"[redacted]"`, recursively, and in every
+    /// other string the secrets of the URLs in it (see
+    /// [`Redaction::redact_urls`]). Returns how many values were replaced.
     pub fn redact(&self, value: &mut Value) -> usize {
         self.walk(value, &mut |v| {
             *v = Value::String(REDACTED.to_owned());
-        })
+        }) + self.redact_strings(value)
+    }
+
+    fn redact_strings(&self, value: &mut Value) -> usize {
+        match value {
+            Value::String(s) => match self.redact_urls(s) {
+                Some((clean, n)) => {
+                    *s = clean;
+                    n
+                }
+                None => 0,
+            },
+            Value::Array(items) => items.iter_mut().map(|v| self.redact_strings(v)).sum(),
+            Value::Object(map) => map.values_mut().map(|v| self.redact_strings(v)).sum(),
+            _ => 0,
+        }
+    }
+
+    /// The secrets of the URLs in `text` (a whole URL or prose with URLs
+    /// in it), replaced by `[redacted]`: the password of a `user:password@`
+    /// and the value of every query or fragment parameter whose name is
+    /// secret (`?token=…`, `&api_key=…`, `#access_token=…`). A URL runs from
+    /// its `://` to the next space, quote or angle bracket. `None` when
+    /// there was nothing to replace.
+    pub fn redact_urls(&self, text: &str) -> Option<(String, usize)> {
+        let mut secrets: Vec<(usize, usize)> = Vec::new();
+        let mut from = 0;
+        while let Some(found) = text[from..].find("://") {
+            let authority = from + found + 3;
+            let end = text[authority..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+                .map_or(text.len(), |e| authority + e);
+            let authority_end = text[authority..end]
+                .find(['/', '?', '#'])
+                .map_or(end, |e| authority + e);
+            if let Some(at) = text[authority..authority_end].rfind('@')
+                && let Some(colon) = text[authority..authority + at].find(':')
+                && colon + 1 < at
+            {
+                secrets.push((authority + colon + 1, authority + at));
+            }
+            if let Some(params) = text[authority_end..end].find(['?', '#']) {
+                let mut at = authority_end + params + 1;
+                for param in text[at..end].split(['&', ';', '?', '#']) {
+                    if let Some((name, value)) = param.split_once('=')
+                        && !value.is_empty()
+                        && self.is_secret(name)
+                    {
+                        let start = at + name.len() + 1;
+                        secrets.push((start, start + value.len()));
+                    }
+                    at += param.len() + 1;
+                }
+            }
+            from = end;
+        }
+        if secrets.is_empty() {
+            return None;
+        }
+        let mut clean = String::with_capacity(text.len());
+        let mut copied = 0;
+        for &(start, end) in &secrets {
+            clean.push_str(&text[copied..start]);
+            clean.push_str(REDACTED);
+            copied = end;
+        }
+        clean.push_str(&text[copied..]);
+        Some((clean, secrets.len()))
     }
 
     /// Replaces secret fields by fresh handles and returns the secrets.
@@ -190,6 +263,55 @@ mod tests {
                 "output": {"type": "ed25519", "public_key": "cHVi", "private_key": "[redacted]"}
             })
         );
+    }
+
+    #[test]
+    fn secrets_in_urls_are_redacted_wherever_the_url_is() {
+        let r = Redaction::default();
+        let cases = [
+            (
+                "https://api.example.com/v1/items?token=abc123&page=2",
+                "https://api.example.com/v1/items?token=[redacted]&page=2",
+            ),
+            (
+                "postgres://app:hunter2@db.internal:5432/prod",
+                "postgres://app:[redacted]@db.internal:5432/prod",
+            ),
+            (
+                "fetched https://h/?api_key=XYZ&q=1 and http://h2/path?q=2, then 'https://u:p@h3/#access_token=T&state=s'",
+                "fetched https://h/?api_key=[redacted]&q=1 and http://h2/path?q=2, then 'https://u:[redacted]@h3/#access_token=[redacted]&state=s'",
+            ),
+            (
+                "https://h/a;b?Password=x;public_key=P&secret=&KEY=k",
+                "https://h/a;b?Password=[redacted];public_key=P&secret=&KEY=[redacted]",
+            ),
+        ];
+        for (dirty, clean) in cases {
+            let mut v = json!({"url": dirty, "nested": [dirty]});
+            let n = r.redact(&mut v);
+            assert_eq!(v, json!({"url": clean, "nested": [clean]}), "{dirty}");
+            // Each secret counted once per string it was found in.
+            assert_eq!(n, 2 * clean.matches("[redacted]").count());
+        }
+        // Nothing that is not a URL's secret changes, and nothing is counted.
+        for text in [
+            "no url here: token=abc",
+            "https://example.com/path/with/key/in/it",
+            "https://user@host/?page=2#top",
+            "ftp://h/?tokenish",
+            "://?token=x",
+            "a://",
+        ] {
+            let mut v = json!({"text": text});
+            let same = v.clone();
+            let n = r.redact(&mut v);
+            if text == "://?token=x" {
+                assert_eq!(v, json!({"text": "://?token=[redacted]"}));
+                assert_eq!(n, 1);
+            } else {
+                assert_eq!((v, n), (same, 0), "{text}");
+            }
+        }
     }
 
     /// The matcher agrees with the plain definition (lower-case both, look
