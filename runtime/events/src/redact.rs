@@ -117,9 +117,11 @@ impl Redaction {
     /// its `://` to the next space, quote or angle bracket. `None` when
     /// there was nothing to replace.
     pub fn redact_urls(&self, text: &str) -> Option<(String, usize)> {
+        static SCHEME_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new("://"));
         let mut secrets: Vec<(usize, usize)> = Vec::new();
         let mut from = 0;
-        while let Some(found) = text[from..].find("://") {
+        while let Some(found) = SCHEME_END.find(&text.as_bytes()[from..]) {
             let authority = from + found + 3;
             let end = text[authority..]
                 .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
