@@ -236,6 +236,12 @@ mod tests {
         all
     }
 
+    /// The store's `meta[indexed_to]`.
+    fn indexed_to(store: &EventStore) -> Option<u64> {
+        let mark = store.owner().unwrap().meta.get(META_INDEXED_TO).unwrap()?;
+        crate::keys::decode_seq(&mark)
+    }
+
     /// What [`super::entries`] says the events should have written.
     fn expected_entries(events: &[crate::Event]) -> Vec<(u8, Vec<u8>, Vec<u8>)> {
         let mut all = Vec::new();
@@ -319,9 +325,7 @@ mod tests {
         let store = open(dir.path(), NEVER_SYNCED);
         assert_eq!(stored_entries(&store), expected_entries(&events));
         assert_eq!(store.messages_for("a").unwrap().len(), 4);
-        let owner = store.owner().unwrap();
-        let mark = owner.meta.get(META_INDEXED_TO).unwrap().unwrap();
-        assert_eq!(crate::keys::decode_seq(&mark), Some(7));
+        assert_eq!(indexed_to(&store), Some(7));
     }
 
     #[test]
@@ -334,9 +338,7 @@ mod tests {
             events
         };
         let store = open(dir.path(), NEVER_SYNCED);
-        let owner = store.owner().unwrap();
-        let mark = owner.meta.get(META_INDEXED_TO).unwrap().unwrap();
-        assert_eq!(crate::keys::decode_seq(&mark), Some(3));
+        assert_eq!(indexed_to(&store), Some(3));
         assert_eq!(store.events_for("a", None).unwrap(), events);
     }
 }

@@ -287,6 +287,7 @@ mod tests {
                 "https://h/a;b?Password=x;public_key=P&secret=&KEY=k",
                 "https://h/a;b?Password=[redacted];public_key=P&secret=&KEY=[redacted]",
             ),
+            ("://?token=x", "://?token=[redacted]"),
         ];
         for (dirty, clean) in cases {
             let mut v = json!({"url": dirty, "nested": [dirty]});
@@ -301,18 +302,12 @@ mod tests {
             "https://example.com/path/with/key/in/it",
             "https://user@host/?page=2#top",
             "ftp://h/?tokenish",
-            "://?token=x",
             "a://",
         ] {
             let mut v = json!({"text": text});
             let same = v.clone();
             let n = r.redact(&mut v);
-            if text == "://?token=x" {
-                assert_eq!(v, json!({"text": "://?token=[redacted]"}));
-                assert_eq!(n, 1);
-            } else {
-                assert_eq!((v, n), (same, 0), "{text}");
-            }
+            assert_eq!((v, n), (same, 0), "{text}");
         }
     }
 
