@@ -66,24 +66,15 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-fn write_results() {
-    let m = report::median_ns;
-    let (Some(turn), Some(quiet), Some(first), Some(tool)) = (
+fn write_results(mut medians: report::Medians) {
+    let mut m = |name: &str| medians.get(name).unwrap_or(f64::NAN);
+    let (turn, quiet, first, tool) = (
         m("agent_turn_one_tool"),
         m("agent_turn_one_tool_unrecorded"),
         m("agent_first_turn"),
         m("sandbox_sha256_call"),
-    ) else {
-        eprintln!("no criterion estimates found; results not written");
-        return;
-    };
-    let http: Vec<f64> = (0..4)
-        .filter_map(|i| m(&format!("model_http_exchange_{i}")))
-        .collect();
-    let [h0, h1, h2, h3] = http[..] else {
-        eprintln!("no criterion estimates for the exchanges; results not written");
-        return;
-    };
+    );
+    let [h0, h1, h2, h3] = [0, 1, 2, 3].map(|i| m(&format!("model_http_exchange_{i}")));
     let agent_only = (turn - h2 - h3 - tool).max(0.0);
     let agent_quiet = (quiet - h2 - h3 - tool).max(0.0);
     let first_only = (first - h0 - h1 - tool).max(0.0);
@@ -119,17 +110,21 @@ fn write_results() {
         f(h1),
         f(first_only),
     );
-    report::write_section("agent", &body);
+    medians.write_section("agent", &body);
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
+    config = Criterion::default().output_directory(&report::criterion_dir()).sample_size(50).measurement_time(Duration::from_secs(5));
     targets = bench
 }
 
 fn main() {
+    let medians = report::Medians::new();
     benches();
-    Criterion::default().configure_from_args().final_summary();
-    write_results();
+    Criterion::default()
+        .output_directory(&report::criterion_dir())
+        .configure_from_args()
+        .final_summary();
+    write_results(medians);
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::Criterion;
-use report::{fmt_ns, median_ns, write_section};
+use report::fmt_ns;
 
 #[path = "report/mod.rs"]
 mod report;
@@ -42,7 +42,9 @@ fn main() {
         .map(|d| Path::new(d).join("bash"))
         .find(|p| p.exists())
         .expect("bash on the safe PATH");
+    let medians = report::Medians::new();
     let mut c = Criterion::default()
+        .output_directory(&report::criterion_dir())
         .sample_size(30)
         .measurement_time(Duration::from_secs(6))
         .configure_from_args();
@@ -60,7 +62,7 @@ fn main() {
         })
     });
     c.final_summary();
-    write_results();
+    write_results(medians);
 }
 
 fn machine() -> String {
@@ -71,10 +73,10 @@ fn machine() -> String {
     format!("{}, {landlock}", report::machine())
 }
 
-fn write_results() {
-    let native = median_ns("exec_native_bash_true");
-    let row = |name: &str, what: &str| -> String {
-        match median_ns(name) {
+fn write_results(mut medians: report::Medians) {
+    let native = medians.get("exec_native_bash_true");
+    let mut row = |name: &str, what: &str| -> String {
+        match medians.get(name) {
             Some(ns) => {
                 let ratio = native
                     .map(|n| format!("{:.2}×", ns / n))
@@ -98,5 +100,5 @@ fn write_results() {
         "exec_native_bash_true",
         "`bash -c true` spawned natively and waited for",
     ));
-    write_section("exec", &out);
+    medians.write_section("exec", &out);
 }

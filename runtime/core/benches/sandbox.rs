@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use report::{fmt_ns, machine, median_ns, root, write_section};
+use report::{fmt_ns, machine, root};
 
 #[path = "report/mod.rs"]
 mod report;
@@ -172,7 +172,9 @@ fn main() {
     let cold_load = cold.elapsed();
     drop(rt2);
 
+    let medians = report::Medians::new();
     let mut c = Criterion::default()
+        .output_directory(&report::criterion_dir())
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
@@ -226,13 +228,13 @@ fn main() {
         b.iter(|| rt.call_blocking(&read).expect("call").result.expect("ok"))
     });
     c.final_summary();
-    write_results(first_compile, cold_load);
+    write_results(medians, first_compile, cold_load);
 }
 
-fn write_results(first_compile: Duration, cold_load: Duration) {
-    let floor = median_ns("floor");
-    let row = |name: &str, what: &str| -> String {
-        match median_ns(name) {
+fn write_results(mut medians: report::Medians, first_compile: Duration, cold_load: Duration) {
+    let floor = medians.get("floor");
+    let mut row = |name: &str, what: &str| -> String {
+        match medians.get(name) {
             Some(ns) => {
                 let ratio = floor.map(|f| format!("{:.2}×", ns / f)).unwrap_or_default();
                 format!("| {name} | {what} | {} | {ratio} |\n", fmt_ns(ns))
@@ -278,5 +280,5 @@ fn write_results(first_compile: Duration, cold_load: Duration) {
         fmt_ns(first_compile.as_nanos() as f64),
         fmt_ns(cold_load.as_nanos() as f64)
     ));
-    write_section("sandbox", &out);
+    medians.write_section("sandbox", &out);
 }

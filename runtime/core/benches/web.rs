@@ -15,7 +15,7 @@ use std::time::Duration;
 use criterion::Criterion;
 use http_body_util::{BodyExt, Empty};
 use llmagent_tests::web_server::WebServer;
-use report::{fmt_ns, median_ns, write_section};
+use report::fmt_ns;
 
 #[path = "report/mod.rs"]
 mod report;
@@ -79,7 +79,9 @@ fn main() {
     let host = format!("127.0.0.1:{}", site.port());
     assert_eq!(&tokio.block_on(native_get(addr, &host))[..], b"hello");
 
+    let medians = report::Medians::new();
     let mut c = Criterion::default()
+        .output_directory(&report::criterion_dir())
         .sample_size(30)
         .measurement_time(Duration::from_secs(6))
         .configure_from_args();
@@ -90,13 +92,13 @@ fn main() {
         b.iter(|| tokio.block_on(native_get(addr, &host)))
     });
     c.final_summary();
-    write_results();
+    write_results(medians);
 }
 
-fn write_results() {
-    let native = median_ns("web_get_native");
-    let row = |name: &str, what: &str| -> String {
-        match median_ns(name) {
+fn write_results(mut medians: report::Medians) {
+    let native = medians.get("web_get_native");
+    let mut row = |name: &str, what: &str| -> String {
+        match medians.get(name) {
             Some(ns) => {
                 let ratio = native
                     .map(|n| format!("{:.2}×", ns / n))
@@ -120,5 +122,5 @@ fn write_results() {
         "web_get_native",
         "the same GET with hyper's HTTP/1 client on a fresh tokio TCP connection",
     ));
-    write_section("web", &out);
+    medians.write_section("web", &out);
 }

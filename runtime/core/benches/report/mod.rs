@@ -4,20 +4,74 @@
 #![allow(dead_code)] // each benchmark uses a subset
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Criterion's median estimate for benchmark `name`, in nanoseconds.
-pub fn median_ns(name: &str) -> Option<f64> {
-    let path = root()
-        .join("target/criterion")
-        .join(name)
-        .join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
+/// Where criterion keeps its estimates: the workspace's target directory
+/// (or `$CARGO_TARGET_DIR`), wherever the benchmark binary was started
+/// from. Give it to `Criterion::output_directory`, so that a binary run
+/// from a package directory writes where [`Medians`] reads.
+pub fn criterion_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root().join("target"), PathBuf::from)
+        .join("criterion")
+}
+
+/// Criterion's median estimates of the benchmarks a results table needs,
+/// taken only from estimates written since this was made (at the start of
+/// the run): an estimate left by an earlier run — a filtered run measures
+/// only some — is not this run's number. It remembers which were missing,
+/// so that a partial run leaves the results file as it was.
+pub struct Medians {
+    since: SystemTime,
+    missing: Vec<String>,
+}
+
+impl Medians {
+    /// Make it before measuring.
+    pub fn new() -> Self {
+        Self {
+            since: SystemTime::now(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// The median of benchmark `name` in nanoseconds, if this run measured
+    /// it.
+    pub fn get(&mut self, name: &str) -> Option<f64> {
+        let m = self.read(name);
+        if m.is_none() && !self.missing.iter().any(|n| n == name) {
+            self.missing.push(name.to_owned());
+        }
+        m
+    }
+
+    fn read(&self, name: &str) -> Option<f64> {
+        let path = criterion_dir().join(name).join("new/estimates.json");
+        if std::fs::metadata(&path).ok()?.modified().ok()? < self.since {
+            return None;
+        }
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["median"]["point_estimate"].as_f64()
+    }
+
+    /// [`write_section`] if every median asked for was measured by this
+    /// run; otherwise says which were not and writes nothing.
+    pub fn write_section(self, name: &str, body: &str) {
+        if self.missing.is_empty() {
+            write_section(name, body);
+        } else {
+            eprintln!(
+                "bench/RESULTS.md's {name} section left as it was: this run did not measure {} (run the whole benchmark, without a filter)",
+                self.missing.join(", ")
+            );
+        }
+    }
 }
 
 /// A duration in ns, µs or ms.
