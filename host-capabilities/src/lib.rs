@@ -45,6 +45,27 @@ pub use decision::{Decision, Ruling, Subject, Verdict};
 pub use error::CompileError;
 pub use sink::{NullSink, Sink};
 
+/// Runs `work`, which may hold its thread for long (a child process, a bus
+/// call, a ping's waits), without holding up an async runtime: a tool call
+/// on a multi-threaded tokio runtime's worker (a fiber of the caller's
+/// task) first hands the worker's other tasks to another thread
+/// (`block_in_place`). Anywhere else — a thread of its own, the blocking
+/// pool, a current-thread runtime's blocking call — `work` just runs.
+pub fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// `zbus::block_on` through [`blocking`]: the bus's own executor holds the
+/// thread until the answer or the budget's end.
+pub(crate) fn block_on_bus<F: Future>(work: F) -> F::Output {
+    blocking(|| zbus::block_on(work))
+}
+
 /// The WIT package every component must be built against, and its version.
 pub const WIT_PACKAGE: &str = "llmagent:tools";
 /// Version of `wit/` this host implements. A component built for another

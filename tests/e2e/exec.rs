@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::Env;
+use crate::harness::{self, Env};
 
 /// `default` may run bash and read `{dir}/x/**`; `nobash` may call the
 /// bash tool but its exec section allows nothing.
@@ -61,6 +61,32 @@ fn success_answers_the_output_object() {
     );
     assert_eq!(meta["exit_code"], json!(0));
     assert!(meta["duration_ms"].is_u64(), "{meta}");
+}
+
+/// On an async runtime a command's wait leaves the worker (the call hands
+/// the worker's other tasks to another thread first): the runtime's other
+/// tasks run while bash does.
+#[test]
+fn a_command_on_the_only_worker_leaves_it_to_other_tasks() {
+    let env = setup();
+    let tokio = harness::one_worker();
+    let runtime = env.runtime.clone();
+    let request = llmagent_core::CallRequest::new(
+        "default",
+        "bash",
+        "exec",
+        &json!({"command": "sleep 0.3; echo slept"}).to_string(),
+    );
+    let (outcome, ticks) =
+        harness::beside_a_ticker(&tokio, async move { runtime.call(request).await });
+    let output = outcome
+        .expect("reaches the runtime")
+        .result
+        .expect("bash runs");
+    assert_eq!(output.output["stdout"], json!("slept\n"));
+    // 300 ms of 10 ms ticks: a call that held the worker would let the
+    // ticker see at most the last one.
+    assert!(ticks >= 5, "the other task ticked {ticks} times");
 }
 
 #[test]

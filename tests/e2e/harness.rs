@@ -21,6 +21,68 @@ pub struct Env {
     pub runtime: Runtime,
     /// The event store the runtime records into (`{dir}/events`).
     pub store: EventStore,
+    /// How calls are made.
+    pub via: Via,
+}
+
+/// The two ways the runtime runs a call.
+pub enum Via {
+    /// `Runtime::call_blocking` on the test's thread.
+    Blocking,
+    /// `Runtime::call` in a task on the worker of a one-worker tokio
+    /// runtime: the call runs on a fiber of that task.
+    Fibers(tokio::runtime::Runtime),
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Via::Blocking => "blocking",
+            Via::Fibers(_) => "fibers",
+        })
+    }
+}
+
+/// Runs `work` as a task on `tokio` (made by [`one_worker`]) beside a task
+/// that counts 10 ms sleeps until `work` is over; returns what `work`
+/// returned and that count. Work that held the worker would leave the
+/// count near zero.
+pub fn beside_a_ticker<T: Send + 'static>(
+    tokio: &tokio::runtime::Runtime,
+    work: impl Future<Output = T> + Send + 'static,
+) -> (T, u32) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    tokio.block_on(async move {
+        let done = Arc::new(AtomicBool::new(false));
+        let ticker = tokio::spawn({
+            let done = Arc::clone(&done);
+            async move {
+                let mut ticks = 0u32;
+                while !done.load(Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    ticks += 1;
+                }
+                ticks
+            }
+        });
+        let work = tokio::spawn(async move {
+            let out = work.await;
+            done.store(true, Ordering::SeqCst);
+            out
+        });
+        let out = work.await.expect("the work's task");
+        (out, ticker.await.expect("the ticker's task"))
+    })
+}
+
+/// A multi-threaded tokio runtime with one worker: a call that held its
+/// worker would hold up every other task.
+pub fn one_worker() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 impl Env {
@@ -46,7 +108,21 @@ impl Env {
             dir,
             runtime,
             store,
+            via: Via::Blocking,
         }
+    }
+
+    /// [`Env::new`] with calls made on fibers ([`Via::Fibers`]).
+    pub fn on_fibers(policy_toml: &str) -> Self {
+        Self {
+            via: Via::Fibers(one_worker()),
+            ..Self::new(policy_toml)
+        }
+    }
+
+    /// The same policy for each way of calling.
+    pub fn both(policy_toml: &str) -> [Self; 2] {
+        [Self::new(policy_toml), Self::on_fibers(policy_toml)]
     }
 
     /// Every recorded event, oldest first.
@@ -61,9 +137,19 @@ impl Env {
 
     /// Calls `tool.action` under `role` with `args`.
     pub fn call(&self, role: &str, tool: &str, action: &str, args: Value) -> CallOutcome {
-        self.runtime
-            .call_blocking(&CallRequest::new(role, tool, action, &args.to_string()))
-            .expect("call reaches the runtime")
+        let request = CallRequest::new(role, tool, action, &args.to_string());
+        match &self.via {
+            Via::Blocking => self.runtime.call_blocking(&request),
+            Via::Fibers(tokio) => {
+                let runtime = self.runtime.clone();
+                tokio
+                    .block_on(async move {
+                        tokio::spawn(async move { runtime.call(request).await }).await
+                    })
+                    .expect("the call's task")
+            }
+        }
+        .expect("call reaches the runtime")
     }
 
     /// The call's output and metadata, or a panic showing the failure.

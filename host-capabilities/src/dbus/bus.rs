@@ -37,7 +37,7 @@ fn run<T>(
             "{what}: the call has no time left"
         )));
     }
-    zbus::block_on(async {
+    crate::block_on_bus(async {
         let runtime = zruntime::SharedRuntime::current()
             .map_err(|e| CapError::Io(format!("no timer for the D-Bus wait: {e}")))?;
         let job = async {

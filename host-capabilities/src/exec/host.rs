@@ -21,7 +21,9 @@ const TARGET_ARGS_CHARS: usize = 200;
 
 impl Host for Capabilities {
     fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Outcome, CapError>> {
-        Ok(execute(&self.grants, self.sink.as_ref(), cmd))
+        Ok(crate::blocking(|| {
+            execute(&self.grants, self.sink.as_ref(), cmd)
+        }))
     }
 }
 

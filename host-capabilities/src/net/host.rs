@@ -133,6 +133,8 @@ impl Host for Capabilities {
         if let Err(e) = enforce(sink, &Decision::capability("net", "ping", &target, &ruling)) {
             return Ok(Err(e));
         }
-        Ok(ping::ping(ip, count.clamp(1, MAX_COUNT), within))
+        Ok(crate::blocking(|| {
+            ping::ping(ip, count.clamp(1, MAX_COUNT), within)
+        }))
     }
 }

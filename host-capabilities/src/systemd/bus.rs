@@ -148,7 +148,7 @@ where
 /// Loaded units whose type is `kind` (all when empty) and whose sub or
 /// active state is `state` (all when empty).
 pub(crate) fn list(bus: &Bus, kind: &str, state: &str) -> Result<Vec<Unit>, CapError> {
-    zbus::block_on(async {
+    crate::block_on_bus(async {
         let conn = connect(bus).await?;
         let reply = manager(&conn, "ListUnits", &()).await?;
         let rows: Vec<UnitRow> = reply
@@ -176,7 +176,7 @@ pub(crate) fn list(bus: &Bus, kind: &str, state: &str) -> Result<Vec<Unit>, CapE
 /// Every property of `unit` (and of its service, for a `.service`) as
 /// name → text, sorted by name.
 pub(crate) fn status(bus: &Bus, unit: &str) -> Result<Vec<(String, String)>, CapError> {
-    zbus::block_on(async {
+    crate::block_on_bus(async {
         let conn = connect(bus).await?;
         let reply = match manager(&conn, "GetUnit", &(unit,)).await {
             Ok(reply) => reply,
@@ -254,7 +254,7 @@ pub(crate) fn job(
     unit: &str,
     timeout: Duration,
 ) -> Result<JobResult, CapError> {
-    zbus::block_on(async {
+    crate::block_on_bus(async {
         let conn = connect(bus).await?;
         // Subscribe before the call: the job may end before its reply.
         // No `sender`: a well-known sender name does not match the unique

@@ -251,7 +251,7 @@ fn write_results(mut medians: report::Medians, first_compile: Duration, cold_loa
     out.push_str(&row("runtime_call", "`testbed.noop` through `Runtime::call_blocking`: decision, fresh Store + instance, limits, capture"));
     out.push_str(&row(
         "runtime_call_async",
-        "the same through the async `Runtime::call` on a multi-thread tokio runtime (the call runs in place, `block_in_place`): what agents and `llmagent mcp` use",
+        "the same through the async `Runtime::call` on a multi-thread tokio runtime (the call runs on a fiber of the calling task): what agents and `llmagent mcp` use",
     ));
     out.push_str(&row(
         "floor",

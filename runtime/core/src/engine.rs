@@ -134,6 +134,8 @@ fn config(pooling: bool) -> Config {
         pool.total_core_instances(MAX_CONCURRENT_CALLS * 4);
         pool.total_memories(MAX_CONCURRENT_CALLS * 2);
         pool.total_tables(MAX_CONCURRENT_CALLS * 4);
+        // One fiber stack per call on an async runtime's worker.
+        pool.total_stacks(MAX_CONCURRENT_CALLS);
         pool.max_memory_size(MAX_MEMORY_BYTES);
         // A freed slot's memory is reset in place, only the pages the call
         // dirtied (found with PAGEMAP_SCAN where Linux ≥ 6.7 has it), up to

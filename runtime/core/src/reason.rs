@@ -37,7 +37,8 @@ pub enum Reason {
     RepeatedCall,
     /// The reply asked for more calls than the agent's `max_calls_per_reply`.
     TooManyCalls,
-    /// The turn was cancelled before the call ran.
+    /// The call was cancelled: its turn before it ran, or its caller
+    /// (dropping the call) while it ran.
     Cancelled,
     /// The agent stopped before the call finished.
     Interrupted,
@@ -121,7 +122,9 @@ impl Reason {
             Self::TooManyCalls => {
                 "the reply asked for more calls than the agent's `max_calls_per_reply`; this one did not run"
             }
-            Self::Cancelled => "the turn was cancelled before the call ran",
+            Self::Cancelled => {
+                "the call was cancelled: its turn before it ran, or its caller while it ran"
+            }
             Self::Interrupted => {
                 "the agent stopped before the call finished (found when its conversation is rebuilt)"
             }

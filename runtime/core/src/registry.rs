@@ -13,12 +13,12 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Linker};
 
 use crate::builtin::BUILTINS;
 use crate::cache::{CacheOutcome, ComponentCache, Source};
 use crate::error::RuntimeError;
-use crate::sandbox::{self, CallLimits, State};
+use crate::sandbox::{self, CallLimits, FiberPre, Linkers, State};
 
 /// `describe` gets this long; it must not touch any capability.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -102,6 +102,8 @@ pub(crate) struct LoadedTool {
     /// Shared with every agent's offer (`Runtime::tools_for`).
     pub(crate) info: Arc<ToolInfo>,
     pub(crate) pre: ToolWorldPre<State>,
+    /// The same component for calls on an async runtime's worker.
+    pub(crate) fibers: FiberPre,
     pub(crate) cache: CacheOutcome,
     pub(crate) load_time: Duration,
 }
@@ -121,7 +123,7 @@ pub(crate) struct Loaded {
 /// side by side, one per core (see [`in_parallel`]).
 pub(crate) fn load_all(
     engine: &Engine,
-    linker: &Linker<State>,
+    linkers: &Linkers,
     cache: &ComponentCache,
     policy: &Policy,
 ) -> Result<Loaded, RuntimeError> {
@@ -136,9 +138,9 @@ pub(crate) fn load_all(
                 .iter()
                 .find(|b| b.name == name)
                 .map_or(Source::Wasm(&[]), |b| b.source());
-            load(engine, linker, cache, name, ToolOrigin::Builtin, source)
+            load(engine, linkers, cache, name, ToolOrigin::Builtin, source)
         }
-        Some(s) => load_file(engine, linker, cache, name, &s.path, s.sha256),
+        Some(s) => load_file(engine, linkers, cache, name, &s.path, s.sha256),
     });
     let mut loaded = Loaded {
         tools: BTreeMap::new(),
@@ -216,7 +218,7 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
 /// Loads one `[tools.NAME]` file, checking its size and its pin first.
 fn load_file(
     engine: &Engine,
-    linker: &Linker<State>,
+    linkers: &Linkers,
     cache: &ComponentCache,
     name: &str,
     path: &Path,
@@ -257,7 +259,7 @@ fn load_file(
     }
     load(
         engine,
-        linker,
+        linkers,
         cache,
         name,
         ToolOrigin::File(path.to_path_buf()),
@@ -267,7 +269,7 @@ fn load_file(
 
 fn load(
     engine: &Engine,
-    linker: &Linker<State>,
+    linkers: &Linkers,
     cache: &ComponentCache,
     name: &str,
     origin: ToolOrigin,
@@ -283,11 +285,18 @@ fn load(
         .load(engine, name, source)
         .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
     check_contract(engine, &component).map_err(fail)?;
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| fail(format!("cannot be linked: {e:#}")))?;
-    let pre = ToolWorldPre::new(pre)
+    let linked = |linker: &Linker<State>| {
+        linker
+            .instantiate_pre(&component)
+            .map_err(|e| fail(format!("cannot be linked: {e:#}")))
+    };
+    let pre = ToolWorldPre::new(linked(&linkers.blocking)?)
         .map_err(|e| fail(format!("does not export the tool interface: {e:#}")))?;
+    let fibers = FiberPre {
+        pre: linked(&linkers.fibers)?,
+        invoke: invoke_export(&component)
+            .ok_or_else(|| fail("does not export the tool interface's `invoke`".to_owned()))?,
+    };
     let limits = CallLimits {
         timeout: DESCRIBE_TIMEOUT,
         memory_bytes: DESCRIBE_MEMORY,
@@ -306,9 +315,24 @@ fn load(
     Ok(LoadedTool {
         info: Arc::new(info),
         pre,
+        fibers,
         cache: cache_outcome,
         load_time: started.elapsed(),
     })
+}
+
+/// Where a component's `invoke` is: in the tool interface it exports, at
+/// whichever compatible version it was built against.
+fn invoke_export(component: &Component) -> Option<ComponentExportIndex> {
+    let prefix = format!("{WIT_PACKAGE}/tool@");
+    let engine = component.engine();
+    let ty = component.component_type();
+    let name = ty
+        .exports(engine)
+        .map(|(n, _)| n)
+        .find(|n| n.starts_with(&prefix))?;
+    let tool = component.get_export_index(None, name)?;
+    component.get_export_index(Some(&tool), "invoke")
 }
 
 /// Refuses a component built against another version of `wit/`, with a

@@ -15,7 +15,7 @@ use crate::engine::{MAX_CONCURRENT_CALLS, SandboxEngine};
 use crate::error::RuntimeError;
 use crate::mcp::McpAttach;
 use crate::mcp::client::{McpClients, Server};
-use crate::outcome::{CallOutcome, CallRequest, ToolFailure};
+use crate::outcome::{CallOutcome, CallRequest, ToolFailure, ToolSuccess};
 use crate::reason::Reason;
 use crate::record::{self, EventSink, Tee};
 use crate::registry::{self, LoadedTool, ToolInfo};
@@ -167,11 +167,11 @@ impl Runtime {
         } else {
             SandboxEngine::without_pool()?
         };
-        let linker =
-            sandbox::linker(engine.engine()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let linkers = sandbox::Linkers::new(engine.engine())
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let cache = ComponentCache::new(options.cache_dir);
         let registry::Loaded { tools, unavailable } =
-            registry::load_all(engine.engine(), &linker, &cache, &policy)?;
+            registry::load_all(engine.engine(), &linkers, &cache, &policy)?;
         for role in policy.roles.values() {
             check_role_actions(role, &tools, &unavailable)?;
         }
@@ -321,27 +321,27 @@ impl Runtime {
     /// Makes a decided call without holding up the async runtime: neither a long
     /// tool nor a blocking capability stalls other tasks.
     ///
-    /// The calling task itself waits for the call, as with any `.await`;
-    /// on a multi-threaded runtime the other branches of a `select!` in the
-    /// *same* task are not polled meanwhile, so to cancel a call from the
-    /// outside, spawn it as a task of its own. Every call ends by its
-    /// role's timeout in any case.
+    /// On a multi-threaded runtime the call runs on a fiber of the calling
+    /// task: the component yields at every epoch tick and awaits its WASI
+    /// waits, and a capability that blocks hands the worker's other tasks
+    /// to another thread first. Dropping the future stops the call at its
+    /// next yield (a capability already running finishes first) and records
+    /// it as `cancelled`. On a current-thread runtime the call runs on the
+    /// blocking pool and runs to its end even when dropped. Every call ends
+    /// by its role's timeout in any case.
     pub async fn call_decided(&self, call: DecidedCall) -> Result<CallOutcome, RuntimeError> {
-        // On a multi-threaded runtime the call runs in place: the worker
-        // becomes a blocking thread and hands its other tasks to a fresh
-        // worker, which costs far less than a hop to the blocking pool.
-        // A current-thread runtime cannot do that, so the call goes to the
-        // blocking pool. Either way the caller's agent and request context
-        // travel with it, so events recorded during the call belong to its
-        // turn.
-        let scope = llmagent_events::current_scope();
+        // On a multi-threaded runtime the call runs on a fiber of this task
+        // (see `sandbox::invoke_async`): no hand-off to another thread.
+        // A current-thread runtime has no other worker to run its tasks
+        // while a capability blocks, so there the call goes to the
+        // blocking pool, with the caller's agent and request context, so
+        // that events recorded during the call belong to its turn.
         if tokio::runtime::Handle::current().runtime_flavor()
             == tokio::runtime::RuntimeFlavor::MultiThread
         {
-            return tokio::task::block_in_place(|| {
-                llmagent_events::sync_scope(scope, || self.call_decided_blocking(&call))
-            });
+            return self.call_on_fiber(&call).await;
         }
+        let scope = llmagent_events::current_scope();
         let this = self.clone();
         let work = move || llmagent_events::sync_scope(scope, || this.call_decided_blocking(&call));
         match tokio::task::spawn_blocking(work).await {
@@ -350,6 +350,53 @@ impl Runtime {
                 "the tool call's thread failed: {e}"
             ))),
         }
+    }
+
+    /// [`Runtime::call_decided`] on a fiber of the calling task. Dropped
+    /// before it ends (its caller stopped waiting: a cancelled MCP request,
+    /// an aborted task), the call stops at its next yield and is recorded
+    /// as `cancelled`, so that no decision is left without its invocation.
+    async fn call_on_fiber(&self, call: &DecidedCall) -> Result<CallOutcome, RuntimeError> {
+        let mut unfinished = Unfinished {
+            runtime: self,
+            call,
+            started: std::time::Instant::now(),
+            armed: false,
+            sink: None,
+        };
+        let outcome = match self.prepare(call)? {
+            Ready::Done(outcome) => outcome,
+            Ready::Component(tool, role) => match self.begin(role, call) {
+                Ok((started, caps)) => {
+                    unfinished.armed = true;
+                    unfinished.sink = Some(Arc::clone(&started.sink));
+                    let raw = sandbox::invoke_async(
+                        self.inner.engine.engine(),
+                        &tool.fibers,
+                        caps,
+                        limits_of(role),
+                        &call.request.action,
+                        &call.request.args_json,
+                    )
+                    .await;
+                    self.end(started, call, raw)
+                }
+                Err(refused) => *refused,
+            },
+            Ready::Mcp(server, role) => {
+                unfinished.armed = true;
+                let limits = limits_of(role);
+                let answer = server.call(
+                    &call.request.action,
+                    &call.request.args_json,
+                    limits.timeout,
+                    limits.max_output_bytes,
+                );
+                mcp_outcome(call, answer.await)
+            }
+        };
+        unfinished.armed = false;
+        Ok(self.recorded(call, outcome))
     }
 
     /// Calls a tool on the current thread (blocks it for the call's length).
@@ -361,14 +408,38 @@ impl Runtime {
 
     /// [`Runtime::call_decided`] on the current thread.
     pub fn call_decided_blocking(&self, call: &DecidedCall) -> Result<CallOutcome, RuntimeError> {
-        let outcome = self.run(call)?;
+        let outcome = match self.prepare(call)? {
+            Ready::Done(outcome) => outcome,
+            Ready::Component(tool, role) => match self.begin(role, call) {
+                Ok((started, caps)) => {
+                    let raw = sandbox::invoke(
+                        self.inner.engine.engine(),
+                        &tool.pre,
+                        caps,
+                        limits_of(role),
+                        &call.request.action,
+                        &call.request.args_json,
+                    );
+                    self.end(started, call, raw)
+                }
+                Err(refused) => *refused,
+            },
+            Ready::Mcp(server, role) => self.invoke_mcp(server, role, call),
+        };
+        Ok(self.recorded(call, outcome))
+    }
+
+    /// Records a finished call's invocation (and trap), and returns it.
+    fn recorded(&self, call: &DecidedCall, outcome: CallOutcome) -> CallOutcome {
         if let Some(events) = &self.inner.events {
             record::invocation(events, &call.request, &outcome);
         }
-        Ok(outcome)
+        outcome
     }
 
-    fn run(&self, call: &DecidedCall) -> Result<CallOutcome, RuntimeError> {
+    /// What a call needs before it can run: its tool, its decision
+    /// recorded, and an allowed ruling; or its outcome when it is refused.
+    fn prepare<'a>(&'a self, call: &DecidedCall) -> Result<Ready<'a>, RuntimeError> {
         let inner = &self.inner;
         let request = &call.request;
         let role = inner.policy.role(&request.role)?;
@@ -377,7 +448,7 @@ impl Runtime {
             Some(_) => None,
             None => match self.component(request) {
                 Ok(tool) => Some(tool),
-                Err(refused) => return Ok(*refused),
+                Err(refused) => return Ok(Ready::Done(*refused)),
             },
         };
         let decision = call.ruling.clone();
@@ -391,14 +462,14 @@ impl Runtime {
                 .unwrap_or_else(|| "unknown failure".to_owned());
             if inner.policy.events.on_failure == OnAuditFailure::Refuse {
                 tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call is refused");
-                return Ok(CallOutcome::refused(
+                return Ok(Ready::Done(CallOutcome::refused(
                     ToolFailure::new(
                         Reason::AuditUnavailable,
                         format!("the event log cannot record this call ({why}), so it was not run"),
                     )
                     .suggestion("nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"),
                     Some(decision),
-                ));
+                )));
             }
             tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call runs anyway ([events] on_failure = \"continue\")");
         }
@@ -412,7 +483,7 @@ impl Runtime {
                     ),
                 )
                 .suggestion(hint.clone());
-                return Ok(CallOutcome::refused(failure, Some(decision)));
+                return Ok(Ready::Done(CallOutcome::refused(failure, Some(decision))));
             }
             Ruling::Approve { .. } if !request.approved => {
                 let failure = ToolFailure::new(
@@ -423,13 +494,13 @@ impl Runtime {
                     ),
                 )
                 .suggestion("run it interactively and answer yes, or pass --approve to `llmagent tools call`");
-                return Ok(CallOutcome::refused(failure, Some(decision)));
+                return Ok(Ready::Done(CallOutcome::refused(failure, Some(decision))));
             }
             Ruling::Approve { .. } | Ruling::Allow { .. } => {}
         }
         match (tool, server) {
-            (Some(tool), _) => Ok(self.invoke(tool, role, request, decision)),
-            (None, Some(server)) => Ok(self.invoke_mcp(server, role, request, decision)),
+            (Some(tool), _) => Ok(Ready::Component(tool, role)),
+            (None, Some(server)) => Ok(Ready::Mcp(server, role)),
             (None, None) => Err(RuntimeError::Engine("a call with no tool".into())),
         }
     }
@@ -476,22 +547,22 @@ impl Runtime {
         Ok(tool)
     }
 
-    /// Runs a decided, allowed call of a component in the sandbox.
-    fn invoke(
+    /// What a component's call holds while it runs (its instance slot, its
+    /// sink) and the capabilities it runs with; or the refusal when every
+    /// slot is taken.
+    fn begin(
         &self,
-        tool: &LoadedTool,
         role: &Role,
-        request: &CallRequest,
-        decision: Ruling,
-    ) -> CallOutcome {
+        call: &DecidedCall,
+    ) -> Result<(Started<'_>, Capabilities), Box<CallOutcome>> {
         let inner = &self.inner;
         let sink = Arc::new(record::CallSink::new(
             Arc::clone(&inner.sink),
-            request.secrets.clone(),
+            call.request.secrets.clone(),
         ));
         // Every pooled instance slot in use would make instantiation fail
         // as if the tool had crashed: refuse first, plainly.
-        let Some(_slot) = inner.slots.take() else {
+        let Some(slot) = inner.slots.take() else {
             let failure = ToolFailure::new(
                 Reason::TooBusy,
                 format!(
@@ -500,27 +571,32 @@ impl Runtime {
                 ),
             )
             .suggestion("retry when fewer calls are running");
-            return CallOutcome::refused(failure, Some(decision));
+            return Err(Box::new(CallOutcome::refused(
+                failure,
+                Some(call.ruling.clone()),
+            )));
         };
         // Watches outlive the call and belong to the agent making it (none
         // for a call outside an agent, such as `llmagent tools call`).
         let owner = llmagent_events::current_scope().agent.unwrap_or_default();
         let caps = Capabilities::new(Arc::clone(&role.grants), Arc::clone(&sink) as Arc<dyn Sink>)
             .with_watches(Arc::clone(&inner.watches), owner);
-        let raw = sandbox::invoke(
-            inner.engine.engine(),
-            &tool.pre,
-            caps,
-            limits_of(role),
-            &request.action,
-            &request.args_json,
-        );
-        if let Some(events) = &inner.events {
-            sink.finish(events, request);
+        Ok((Started { sink, _slot: slot }, caps))
+    }
+
+    /// A component's call after it ran: its sink's events, its outcome.
+    fn end(
+        &self,
+        started: Started<'_>,
+        call: &DecidedCall,
+        raw: sandbox::RawOutcome,
+    ) -> CallOutcome {
+        if let Some(events) = &self.inner.events {
+            started.sink.finish(events, &call.request);
         }
         CallOutcome {
             result: raw.result,
-            decision: Some(decision),
+            decision: Some(call.ruling.clone()),
             duration: raw.duration,
             stdout: raw.stdout.0,
             stderr: raw.stderr.0,
@@ -532,13 +608,7 @@ impl Runtime {
     /// the role's timeout and output cap. Runs on the async runtime the
     /// servers were attached on (this thread blocks on it, as a
     /// component's call blocks on the sandbox).
-    fn invoke_mcp(
-        &self,
-        server: &Server,
-        role: &Role,
-        request: &CallRequest,
-        decision: Ruling,
-    ) -> CallOutcome {
+    fn invoke_mcp(&self, server: &Server, role: &Role, call: &DecidedCall) -> CallOutcome {
         let limits = limits_of(role);
         let Some(handle) = self.inner.mcp.handle() else {
             return CallOutcome::refused(
@@ -546,30 +616,82 @@ impl Runtime {
                     Reason::RuntimeError,
                     format!(
                         "MCP server `{}` needs an async runtime; none was running when the runtime was made",
-                        request.tool
+                        call.request.tool
                     ),
                 ),
-                Some(decision),
+                Some(call.ruling.clone()),
             );
         };
         let work = server.call(
-            &request.action,
-            &request.args_json,
+            &call.request.action,
+            &call.request.args_json,
             limits.timeout,
             limits.max_output_bytes,
         );
-        let (mut result, duration) = handle.block_on(work);
-        if let Err(f) = &mut result {
-            f.message = request.secrets.scrub(&f.message);
+        mcp_outcome(call, handle.block_on(work))
+    }
+}
+
+/// What a component's running call holds until it ends.
+struct Started<'a> {
+    sink: Arc<record::CallSink>,
+    _slot: CallSlot<'a>,
+}
+
+/// A call on a fiber that has started: dropped while armed, it records the
+/// call as cancelled.
+struct Unfinished<'a> {
+    runtime: &'a Runtime,
+    call: &'a DecidedCall,
+    started: std::time::Instant,
+    armed: bool,
+    /// The component call's sink, whose counted decisions are recorded too.
+    sink: Option<Arc<record::CallSink>>,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
         }
-        CallOutcome {
-            result,
-            decision: Some(decision),
-            duration,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdio_truncated: false,
+        if let (Some(sink), Some(events)) = (&self.sink, &self.runtime.inner.events) {
+            sink.finish(events, &self.call.request);
         }
+        let mut outcome = CallOutcome::refused(
+            ToolFailure::new(
+                Reason::Cancelled,
+                "the call was stopped before it finished: its caller stopped waiting for it",
+            ),
+            Some(self.call.ruling.clone()),
+        );
+        outcome.duration = self.started.elapsed();
+        self.runtime.recorded(self.call, outcome);
+    }
+}
+
+/// What [`Runtime::prepare`] found.
+enum Ready<'a> {
+    /// The call is over before it ran (refused, unknown tool or action).
+    Done(CallOutcome),
+    Component(&'a LoadedTool, &'a Role),
+    Mcp(&'a Server, &'a Role),
+}
+
+/// An MCP server's answer as the call's outcome.
+fn mcp_outcome(
+    call: &DecidedCall,
+    (mut result, duration): (Result<ToolSuccess, ToolFailure>, Duration),
+) -> CallOutcome {
+    if let Err(f) = &mut result {
+        f.message = call.request.secrets.scrub(&f.message);
+    }
+    CallOutcome {
+        result,
+        decision: Some(call.ruling.clone()),
+        duration,
+        stdout: String::new(),
+        stderr: String::new(),
+        stdio_truncated: false,
     }
 }
 

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use host_capabilities::http::HttpHooks;
-use host_capabilities::{Capabilities, Grants, Sink, ToolWorldPre};
-use wasmtime::component::{Linker, Resource, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store, StoreContextMut, Trap};
+use host_capabilities::{Capabilities, Grants, Sink, ToolError, ToolOutput, ToolWorldPre};
+use wasmtime::component::{ComponentExportIndex, InstancePre, Linker, Resource, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -120,17 +121,34 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// Builds the linker every tool is instantiated with: WASI (so `std`
-/// links; the context grants nothing), `wasi:http` (decided by the role's
-/// `[roles.R.http]`, see [`HttpHooks`]),
-/// and the capability interfaces.
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
-    host_capabilities::add_to_linker(&mut linker, |s: &mut State| &mut s.caps)?;
-    end_waits_at_the_deadline(&mut linker)?;
-    Ok(linker)
+/// The two linkers every tool is linked with, granting the same imports:
+/// WASI (so `std` links; the context grants nothing), `wasi:http` (decided
+/// by the role's `[roles.R.http]`, see [`HttpHooks`]), and the capability
+/// interfaces.
+pub(crate) struct Linkers {
+    /// For calls that hold their thread ([`invoke`], [`describe`]): WASI's
+    /// waits block it.
+    pub(crate) blocking: Linker<State>,
+    /// For calls on an async runtime's worker ([`invoke_async`]): the call
+    /// runs on a fiber, WASI's waits and `wasi:http` yield to the runtime,
+    /// and the capabilities (synchronous host functions) run on the fiber.
+    pub(crate) fibers: Linker<State>,
+}
+
+impl Linkers {
+    pub(crate) fn new(engine: &Engine) -> wasmtime::Result<Self> {
+        let mut blocking = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut blocking)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut blocking)?;
+        host_capabilities::add_to_linker(&mut blocking, |s: &mut State| &mut s.caps)?;
+        end_waits_at_the_deadline(&mut blocking)?;
+        let mut fibers = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut fibers)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut fibers)?;
+        host_capabilities::add_to_linker(&mut fibers, |s: &mut State| &mut s.caps)?;
+        end_async_waits_at_the_deadline(&mut fibers)?;
+        Ok(Self { blocking, fibers })
+    }
 }
 
 /// `wasi:io/poll` as wasmtime-wasi 48 links it; guests built against any
@@ -167,16 +185,58 @@ fn end_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()>
     Ok(())
 }
 
+/// [`end_waits_at_the_deadline`] for the fibers' linker: the same two
+/// waits, awaited on the call's task instead of blocking its thread.
+fn end_async_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::{Host as _, HostPollable as _};
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(IO_POLL)?;
+    poll.func_wrap_async(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, State>, (pollable,): (Resource<DynPollable>,)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let deadline = state.deadline;
+                until_async(deadline, state.table.block(pollable)).await?
+            })
+        },
+    )?;
+    poll.func_wrap_async(
+        "poll",
+        |mut store: StoreContextMut<'_, State>, (pollables,): (Vec<Resource<DynPollable>>,)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let deadline = state.deadline;
+                until_async(deadline, state.table.poll(pollables))
+                    .await?
+                    .map(|ready| (ready,))
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
 /// Runs a WASI wait to its end or to `deadline`, whichever comes first; at
 /// the deadline the call traps as a timeout.
-fn until<T>(
+async fn until_async<T>(
     deadline: Instant,
     wait: impl Future<Output = wasmtime::Result<T>>,
 ) -> wasmtime::Result<wasmtime::Result<T>> {
     let deadline = tokio::time::Instant::from_std(deadline);
-    // The timer is made inside the runtime `in_tokio` enters.
-    wasmtime_wasi::runtime::in_tokio(async move { tokio::time::timeout_at(deadline, wait).await })
+    tokio::time::timeout_at(deadline, wait)
+        .await
         .map_err(|_elapsed| wasmtime::Error::new(Trap::Interrupt))
+}
+
+/// [`until_async`] for a thread that may block: inside the runtime
+/// `in_tokio` enters.
+fn until<T>(
+    deadline: Instant,
+    wait: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<wasmtime::Result<T>> {
+    // The timer is made inside the runtime `in_tokio` enters.
+    wasmtime_wasi::runtime::in_tokio(until_async(deadline, wait))
 }
 
 /// Limits of one call.
@@ -226,7 +286,6 @@ fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(SandboxEngine::ticks_for(limits.timeout));
-    store.epoch_deadline_trap();
     (store, stdout, stderr)
 }
 
@@ -241,6 +300,7 @@ pub(crate) fn describe(
     limits: CallLimits,
 ) -> Result<host_capabilities::ToolSpec, ToolFailure> {
     let (mut store, _stdout, stderr) = new_store(engine, Capabilities::new(grants, sink), limits);
+    store.epoch_deadline_trap();
     let described = pre
         .instantiate(&mut store)
         .and_then(|instance| instance.llmagent_tools_tool().call_describe(&mut store));
@@ -250,7 +310,8 @@ pub(crate) fn describe(
 }
 
 /// Runs `invoke(action, args_json)` in a fresh instance with `caps` (the
-/// call's grants, sink and agent state) and maps the result.
+/// call's grants, sink and agent state) and maps the result, on this
+/// thread.
 pub(crate) fn invoke(
     engine: &Engine,
     pre: &ToolWorldPre<State>,
@@ -261,6 +322,7 @@ pub(crate) fn invoke(
 ) -> RawOutcome {
     let started = Instant::now();
     let (mut store, stdout, stderr) = new_store(engine, caps, limits);
+    store.epoch_deadline_trap();
     // A panic in a host function unwinds through the guest to here; it is a
     // host bug, but it must cost this call only, never the process.
     let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -270,17 +332,82 @@ pub(crate) fn invoke(
                 .call_invoke(&mut store, action, args_json)
         })
     }))
-    .unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        tracing::error!(action, panic = %what, "a host capability panicked during a tool call");
-        Err(wasmtime::Error::msg(format!(
-            "host capability failed: {what}"
-        )))
+    .unwrap_or_else(|panic| Err(host_panic(action, &*panic)));
+    finish(called, started, store, &stdout, &stderr, limits)
+}
+
+/// A component linked with [`Linkers::fibers`], and where its `invoke` is.
+pub(crate) struct FiberPre {
+    pub(crate) pre: InstancePre<State>,
+    pub(crate) invoke: ComponentExportIndex,
+}
+
+/// [`invoke`] on a fiber of the calling task, for a worker of a
+/// multi-threaded tokio runtime: the task is not handed to another thread,
+/// WASI waits yield to the runtime, and a guest that computes yields at
+/// every epoch tick (so it holds its worker no longer than a tick at a
+/// time), until the deadline traps it. A capability that may block for long leaves the
+/// worker first (`host_capabilities::blocking`).
+pub(crate) async fn invoke_async(
+    engine: &Engine,
+    pre: &FiberPre,
+    caps: Capabilities,
+    limits: CallLimits,
+    action: &str,
+    args_json: &str,
+) -> RawOutcome {
+    let started = Instant::now();
+    let (mut store, stdout, stderr) = new_store(engine, caps, limits);
+    let deadline = store.data().deadline;
+    // tokio's own yield: the task goes behind the others and the worker
+    // polls its timers and I/O before it comes back (a plain wake would
+    // put it first again).
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(Trap::Interrupt))
+        } else {
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        }
     });
+    store.set_epoch_deadline(1);
+    let called = std::panic::AssertUnwindSafe(async {
+        let instance = pre.pre.instantiate_async(&mut store).await?;
+        let invoke = instance.get_typed_func::<(&str, &str), (Result<ToolOutput, ToolError>,)>(
+            &mut store,
+            &pre.invoke,
+        )?;
+        let (result,) = invoke.call_async(&mut store, (action, args_json)).await?;
+        Ok(result)
+    })
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| Err(host_panic(action, &*panic)));
+    finish(called, started, store, &stdout, &stderr, limits)
+}
+
+/// A host function's panic, as the call's error.
+fn host_panic(action: &str, panic: &(dyn std::any::Any + Send)) -> wasmtime::Error {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    tracing::error!(action, panic = %what, "a host capability panicked during a tool call");
+    wasmtime::Error::msg(format!("host capability failed: {what}"))
+}
+
+/// Ends a call: frees its store, then maps what it returned.
+fn finish(
+    called: wasmtime::Result<Result<ToolOutput, ToolError>>,
+    started: Instant,
+    store: Store<State>,
+    stdout: &Capture,
+    stderr: &Capture,
+    limits: CallLimits,
+) -> RawOutcome {
     let duration = started.elapsed();
     let memory_refused = store.data().limiter.memory_refused;
     drop(store);
