@@ -1,9 +1,9 @@
 //! `tools/call` over stdio: `llmagent mcp` running `crypto-sha256` of
-//! "hello" (policy decision, fresh wasm instance, events recorded) against
-//! an echo MCP server with no sandbox (this benchmark's own binary, run
-//! with `--echo-server`: rmcp's server answering the arguments back), both
-//! called by the same small rmcp client over the child's pipes, in one
-//! run. Writes p50 and p99 of each and the difference into
+//! "hello" (policy decision, fresh wasm instance, events recorded), the
+//! same with `--no-events`, and an echo MCP server with no sandbox (this
+//! benchmark's own binary, run with `--echo-server`: rmcp's server
+//! answering the arguments back), all called by the same small rmcp client
+//! over the child's pipes, in one run. Writes p50 and p99 of each and the difference into
 //! `bench/RESULTS.md` between `<!-- mcp:start -->` and `<!-- mcp:end -->`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark should stop loudly
@@ -155,16 +155,25 @@ fn main() {
         .args(["mcp", "--role", "bench", "--policy"])
         .arg(&policy)
         .env("XDG_CACHE_HOME", dir.path().join("cache"));
+    // The same server without its events: what recording costs a call.
+    let mut quiet = std::process::Command::new(env!("CARGO_BIN_EXE_llmagent"));
+    quiet
+        .args(["--events"])
+        .arg(dir.path().join("events-unused"))
+        .args(["mcp", "--no-events", "--role", "bench", "--policy"])
+        .arg(&policy)
+        .env("XDG_CACHE_HOME", dir.path().join("cache"));
     let mut echo = std::process::Command::new(std::env::current_exe().unwrap());
     echo.arg("--echo-server");
-    let (sandboxed, plain) = rt.block_on(async {
+    let (sandboxed, unrecorded, plain) = rt.block_on(async {
         let (s, _a) = connect(ours).await;
+        let (q, _c) = connect(quiet).await;
         let (e, _b) = connect(echo).await;
         if !measuring {
             let Value::Object(args) = json!({"data": "hello"}) else {
                 unreachable!()
             };
-            for session in [&s, &e] {
+            for session in [&s, &q, &e] {
                 let r = session
                     .peer()
                     .call_tool(
@@ -174,31 +183,37 @@ fn main() {
                     .expect("call");
                 assert_ne!(r.is_error, Some(true), "{r:?}");
             }
-            return (Vec::new(), Vec::new());
+            return (Vec::new(), Vec::new(), Vec::new());
         }
         // Interleave the servers' runs so that load from elsewhere hits both.
         let mut sandboxed = Vec::new();
+        let mut unrecorded = Vec::new();
         let mut plain = Vec::new();
         for _ in 0..2 {
             sandboxed.extend(measure(&s).await);
+            unrecorded.extend(measure(&q).await);
             plain.extend(measure(&e).await);
         }
-        sandboxed.sort_by(f64::total_cmp);
-        plain.sort_by(f64::total_cmp);
+        for times in [&mut sandboxed, &mut unrecorded, &mut plain] {
+            times.sort_by(f64::total_cmp);
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
-        (sandboxed, plain)
+        (sandboxed, unrecorded, plain)
     });
     if !measuring {
         println!("mcp: both servers answer (run `cargo bench` to measure)");
         return;
     }
     let (s50, s99) = (pct(&sandboxed, 0.5), pct(&sandboxed, 0.99));
+    let (q50, q99) = (pct(&unrecorded, 0.5), pct(&unrecorded, 0.99));
     let (e50, e99) = (pct(&plain, 0.5), pct(&plain, 0.99));
     let added = s50 - e50;
     println!(
-        "llmagent mcp crypto-sha256: p50 {} p99 {}; echo server: p50 {} p99 {}; sandbox adds {} at p50",
+        "llmagent mcp crypto-sha256: p50 {} p99 {}; without events: p50 {} p99 {}; echo server: p50 {} p99 {}; sandbox adds {} at p50",
         fmt_ns(s50),
         fmt_ns(s99),
+        fmt_ns(q50),
+        fmt_ns(q99),
         fmt_ns(e50),
         fmt_ns(e99),
         fmt_ns(added)
@@ -214,7 +229,7 @@ fn main() {
     };
     let mut out = String::from("## MCP (`cargo bench -p llmagent --bench mcp`)\n\n");
     out.push_str(&format!(
-        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice); {build}. Machine: {}; 1-min load average {load} at the end of the run.\n\n",
+        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice); {build}. `llmagent mcp` runs each call on a fiber of its request's task. Machine: {}; 1-min load average {load} at the end of the run.\n\n",
         2 * CALLS,
         report::machine()
     ));
@@ -225,15 +240,22 @@ fn main() {
         fmt_ns(s99)
     ));
     out.push_str(&format!(
+        "| the same with `--no-events` (policy decision, fresh wasm instance, nothing recorded) | {} | {} |\n",
+        fmt_ns(q50),
+        fmt_ns(q99)
+    ));
+    out.push_str(&format!(
         "| echo MCP server (rmcp, no sandbox, same transport) | {} | {} |\n",
         fmt_ns(e50),
         fmt_ns(e99)
     ));
     out.push_str(&format!(
-        "\nThe sandbox and the runtime add **{}** at p50 (target: under {}; {}).\n",
+        "\nThe sandbox and the runtime add **{}** at p50 (target: under {}; {}); {} of it is recording the call's two events (decision, invocation), {} the rest.\n",
         fmt_ns(added),
         fmt_ns(TARGET_NS),
-        if added < TARGET_NS { "met" } else { "missed" }
+        if added < TARGET_NS { "met" } else { "missed" },
+        fmt_ns(s50 - q50),
+        fmt_ns(q50 - e50),
     ));
     write_section("mcp", &out);
 }

@@ -75,10 +75,22 @@ fn write_results(mut medians: report::Medians) {
         m("sandbox_sha256_call"),
     );
     let [h0, h1, h2, h3] = [0, 1, 2, 3].map(|i| m(&format!("model_http_exchange_{i}")));
-    let agent_only = (turn - h2 - h3 - tool).max(0.0);
-    let agent_quiet = (quiet - h2 - h3 - tool).max(0.0);
-    let first_only = (first - h0 - h1 - tool).max(0.0);
+    let agent_only = turn - h2 - h3 - tool;
+    let agent_quiet = quiet - h2 - h3 - tool;
+    let first_only = first - h0 - h1 - tool;
     let met = if agent_only <= 1e6 { "met" } else { "missed" };
+    // A difference of medians: when the parts measured alone took longer
+    // than the whole, this run cannot resolve it, and says so.
+    let over = |ns: f64| {
+        if ns > 0.0 {
+            report::fmt_ns(ns)
+        } else {
+            format!(
+                "below this run's noise (the parts alone took {} more than the whole)",
+                report::fmt_ns(-ns)
+            )
+        }
+    };
     let f = report::fmt_ns;
     let body = format!(
         "## Agent (`cargo bench -p llmagent-core --bench agent`)\n\n\
@@ -102,13 +114,13 @@ fn write_results(mut medians: report::Medians) {
         f(h2),
         f(h3),
         f(tool),
-        f(agent_only),
+        over(agent_only),
         f(quiet),
-        f(agent_quiet),
+        over(agent_quiet),
         f(first),
         f(h0),
         f(h1),
-        f(first_only),
+        over(first_only),
     );
     medians.write_section("agent", &body);
 }
