@@ -160,25 +160,21 @@ const IO_POLL: &str = "wasi:io/poll@0.2.12";
 /// subscription, `poll`) would hold its thread past the role's timeout.
 /// Every WASI wait goes through `pollable.block` or `poll`, so those two
 /// are replaced by the same waits ended at the call's deadline, where the
-/// call traps with `Trap::Interrupt` (reported as `timeout`).
+/// call traps with `Trap::Interrupt` (reported as `timeout`). Here they
+/// block the thread (inside the runtime `in_tokio` enters).
 fn end_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::io::poll::{Host as _, HostPollable as _};
     linker.allow_shadowing(true);
     let mut poll = linker.instance(IO_POLL)?;
     poll.func_wrap(
         "[method]pollable.block",
         |mut store: StoreContextMut<'_, State>, (pollable,): (Resource<DynPollable>,)| {
-            let state = store.data_mut();
-            let deadline = state.deadline;
-            until(deadline, state.table.block(pollable))?
+            wasmtime_wasi::runtime::in_tokio(block_by_deadline(store.data_mut(), pollable))
         },
     )?;
     poll.func_wrap(
         "poll",
         |mut store: StoreContextMut<'_, State>, (pollables,): (Vec<Resource<DynPollable>>,)| {
-            let state = store.data_mut();
-            let deadline = state.deadline;
-            until(deadline, state.table.poll(pollables))?.map(|ready| (ready,))
+            wasmtime_wasi::runtime::in_tokio(poll_by_deadline(store.data_mut(), pollables))
         },
     )?;
     linker.allow_shadowing(false);
@@ -188,55 +184,56 @@ fn end_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()>
 /// [`end_waits_at_the_deadline`] for the fibers' linker: the same two
 /// waits, awaited on the call's task instead of blocking its thread.
 fn end_async_waits_at_the_deadline(linker: &mut Linker<State>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::io::poll::{Host as _, HostPollable as _};
     linker.allow_shadowing(true);
     let mut poll = linker.instance(IO_POLL)?;
     poll.func_wrap_async(
         "[method]pollable.block",
         |mut store: StoreContextMut<'_, State>, (pollable,): (Resource<DynPollable>,)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                let deadline = state.deadline;
-                until_async(deadline, state.table.block(pollable)).await?
-            })
+            Box::new(async move { block_by_deadline(store.data_mut(), pollable).await })
         },
     )?;
     poll.func_wrap_async(
         "poll",
         |mut store: StoreContextMut<'_, State>, (pollables,): (Vec<Resource<DynPollable>>,)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                let deadline = state.deadline;
-                until_async(deadline, state.table.poll(pollables))
-                    .await?
-                    .map(|ready| (ready,))
-            })
+            Box::new(async move { poll_by_deadline(store.data_mut(), pollables).await })
         },
     )?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
+/// `pollable.block`, ended at the call's deadline.
+async fn block_by_deadline(
+    state: &mut State,
+    pollable: Resource<DynPollable>,
+) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::HostPollable as _;
+    let deadline = state.deadline;
+    by_deadline(deadline, state.table.block(pollable)).await
+}
+
+/// `poll`, ended at the call's deadline.
+async fn poll_by_deadline(
+    state: &mut State,
+    pollables: Vec<Resource<DynPollable>>,
+) -> wasmtime::Result<(Vec<u32>,)> {
+    use wasmtime_wasi::p2::bindings::io::poll::Host as _;
+    let deadline = state.deadline;
+    by_deadline(deadline, state.table.poll(pollables))
+        .await
+        .map(|ready| (ready,))
+}
+
 /// Runs a WASI wait to its end or to `deadline`, whichever comes first; at
 /// the deadline the call traps as a timeout.
-async fn until_async<T>(
+async fn by_deadline<T>(
     deadline: Instant,
     wait: impl Future<Output = wasmtime::Result<T>>,
-) -> wasmtime::Result<wasmtime::Result<T>> {
+) -> wasmtime::Result<T> {
     let deadline = tokio::time::Instant::from_std(deadline);
     tokio::time::timeout_at(deadline, wait)
         .await
-        .map_err(|_elapsed| wasmtime::Error::new(Trap::Interrupt))
-}
-
-/// [`until_async`] for a thread that may block: inside the runtime
-/// `in_tokio` enters.
-fn until<T>(
-    deadline: Instant,
-    wait: impl Future<Output = wasmtime::Result<T>>,
-) -> wasmtime::Result<wasmtime::Result<T>> {
-    // The timer is made inside the runtime `in_tokio` enters.
-    wasmtime_wasi::runtime::in_tokio(until_async(deadline, wait))
+        .map_err(|_elapsed| wasmtime::Error::new(Trap::Interrupt))?
 }
 
 /// Limits of one call.
