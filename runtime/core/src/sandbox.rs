@@ -343,8 +343,8 @@ pub(crate) struct FiberPre {
 /// multi-threaded tokio runtime: the task is not handed to another thread,
 /// WASI waits yield to the runtime, and a guest that computes yields at
 /// every epoch tick (so it holds its worker no longer than a tick at a
-/// time), until the deadline traps it. A capability that may block for long leaves the
-/// worker first (`host_capabilities::blocking`).
+/// time), until the deadline traps it. A capability that may block for
+/// long leaves the worker first (`host_capabilities::blocking`).
 pub(crate) async fn invoke_async(
     engine: &Engine,
     pre: &FiberPre,
