@@ -70,6 +70,56 @@ pub fn turn_replies() -> [Reply; 2] {
     [Reply::tool_calls(&[CALL]), Reply::text("done")]
 }
 
+/// A client that adds up the time its requests take, so that a turn's own
+/// model exchanges can be taken out of that very turn's time.
+pub struct Timed {
+    inner: Arc<OpenAiClient>,
+    spent: Mutex<Duration>,
+}
+
+impl Timed {
+    pub fn new(inner: Arc<OpenAiClient>) -> Self {
+        Self {
+            inner,
+            spent: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    /// The time spent in requests since the last call, and starts again.
+    pub fn take(&self) -> Duration {
+        std::mem::take(&mut *self.spent.lock().unwrap())
+    }
+
+    fn add(&self, started: Instant) {
+        *self.spent.lock().unwrap() += started.elapsed();
+    }
+}
+
+#[async_trait::async_trait]
+impl LlmClient for Timed {
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let started = Instant::now();
+        let answer = self.inner.chat(request).await;
+        self.add(started);
+        answer
+    }
+
+    async fn chat_stream(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut (dyn for<'t> FnMut(&'t str) + Send),
+    ) -> Result<ChatResponse, LlmError> {
+        let started = Instant::now();
+        let answer = self.inner.chat_stream(request, on_text).await;
+        self.add(started);
+        answer
+    }
+
+    fn endpoint(&self) -> String {
+        self.inner.endpoint()
+    }
+}
+
 /// A client that keeps a copy of every request before sending it on.
 pub struct Capture {
     inner: Arc<OpenAiClient>,
