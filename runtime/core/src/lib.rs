@@ -2,8 +2,10 @@
 //!
 //! One wasmtime [`Engine`](wasmtime::Engine) per process with epoch
 //! interruption and a ticker thread; built-in tools embedded in the binary;
-//! every component compiled once and cached as `.cwasm` (see [`cache`]'s
-//! docs for how entries are keyed and verified); one `InstancePre` per tool;
+//! every component compiled once and cached as `.cwasm` (the `cache`
+//! module's docs say how entries are keyed and verified); an `InstancePre`
+//! per tool for calls that block their thread and one for calls on a fiber
+//! of an async task;
 //! and **a fresh `Store` and instance for every call**, with a memory cap, an
 //! epoch deadline and captured, capped stdout/stderr, all from the role's
 //! policy. A trap becomes a [`ToolFailure`] with reason `timeout`,
