@@ -22,20 +22,20 @@ pub fn spec() -> Spec {
              `; output: ` and the same JSON object; running out of time answers `timeout` whose message also ends with `; output: ` and the output so \
              far. Background processes are killed when the command ends.",
         )
-        .required("command", json!({"type": "string"}), "The bash command line to run")
+        .required("command", || json!({"type": "string"}), "The bash command line to run")
         .optional(
             "stdin",
-            json!({"type": "string"}),
+            || json!({"type": "string"}),
             "Text fed to the command's standard input (default: none, stdin is closed)",
         )
         .optional(
             "cwd",
-            json!({"type": "string"}),
+            || json!({"type": "string"}),
             "Absolute working directory (default \"/\"); must be in the role's exec cwd list",
         )
         .optional(
             "timeout_ms",
-            json!({"type": "integer", "minimum": 1}),
+            || json!({"type": "integer", "minimum": 1}),
             "Give up and kill the command after this many milliseconds (capped by the role's limit)",
         ),
     )

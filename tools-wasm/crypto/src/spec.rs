@@ -95,66 +95,70 @@ pub(crate) fn spec() -> Spec {
     Spec::new("crypto", TOOL, env!("CARGO_PKG_VERSION"))
         .action(
             Action::new("sha256", SHA256)
-                .required("data", string(), "Text to hash")
+                .required("data", string, "Text to hash")
                 .optional(
                     "encoding",
-                    encoding(Some("base16")),
+                    || encoding(Some("base16")),
                     "How to write the digest",
                 ),
         )
         .action(
             Action::new("hmac", HMAC)
-                .required(
-                    "key",
-                    secret_string(),
-                    "Secret key text, or a secret handle",
-                )
-                .required("data", string(), "Text to authenticate")
-                .optional("encoding", encoding(Some("base16")), "How to write the MAC"),
+                .required("key", secret_string, "Secret key text, or a secret handle")
+                .required("data", string, "Text to authenticate")
+                .optional(
+                    "encoding",
+                    || encoding(Some("base16")),
+                    "How to write the MAC",
+                ),
         )
         .action(
             Action::new("generate_key", GENERATE_KEY)
                 .optional(
                     "bits",
-                    json!({"type": "integer", "enum": KEY_BITS, "default": 256}),
+                    || json!({"type": "integer", "enum": KEY_BITS, "default": 256}),
                     "Key size in bits",
                 )
-                .optional("encoding", encoding(Some("base64")), "How to write the key"),
+                .optional(
+                    "encoding",
+                    || encoding(Some("base64")),
+                    "How to write the key",
+                ),
         )
         .action(
             Action::new("generate_keypair", GENERATE_KEYPAIR)
-                .optional("type", key_type(Some("ed25519")), "Signature algorithm")
+                .optional("type", || key_type(Some("ed25519")), "Signature algorithm")
                 .optional(
                     "format",
-                    json!({"type": "string", "enum": Format::NAMES}),
+                    || json!({"type": "string", "enum": Format::NAMES}),
                     "Key format; default raw for ed25519, pem for ecdsa",
                 ),
         )
         .action(
             Action::new("sign", SIGN)
-                .required("type", key_type(None), "Signature algorithm")
-                .required("data", string(), "Text to sign")
+                .required("type", || key_type(None), "Signature algorithm")
+                .required("data", string, "Text to sign")
                 .required(
                     "private_key",
-                    secret_string(),
+                    secret_string,
                     "The signer's private key, or a secret handle",
                 ),
         )
         .action(
             Action::new("verify", VERIFY)
-                .required("type", key_type(None), "Signature algorithm")
-                .required("data", string(), "Text that was signed")
-                .required("signature", string(), "Base64 signature")
-                .required("public_key", string(), "The signer's public key"),
+                .required("type", || key_type(None), "Signature algorithm")
+                .required("data", string, "Text that was signed")
+                .required("signature", string, "Base64 signature")
+                .required("public_key", string, "The signer's public key"),
         )
         .action(
             Action::new("encode", ENCODE)
-                .required("data", string(), "Text to encode")
-                .required("encoding", encoding(None), "Target encoding"),
+                .required("data", string, "Text to encode")
+                .required("encoding", || encoding(None), "Target encoding"),
         )
         .action(
             Action::new("decode", DECODE)
-                .required("data", string(), "Encoded text")
-                .required("encoding", encoding(None), "Encoding of `data`"),
+                .required("data", string, "Encoded text")
+                .required("encoding", || encoding(None), "Encoding of `data`"),
         )
 }

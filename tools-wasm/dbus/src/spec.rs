@@ -7,26 +7,26 @@ fn object(action: Action) -> Action {
     action
         .required(
             "service",
-            json!({"type": "string", "minLength": 1, "maxLength": 255}),
+            || json!({"type": "string", "minLength": 1, "maxLength": 255}),
             "Bus name of the service, e.g. org.freedesktop.hostname1",
         )
         .required(
             "path",
-            json!({"type": "string", "minLength": 1}),
+            || json!({"type": "string", "minLength": 1}),
             "Object path, e.g. /org/freedesktop/hostname1",
         )
 }
 
-fn member(action: Action, what: &str) -> Action {
+fn member(action: Action, what: &'static str) -> Action {
     object(action)
         .required(
             "interface",
-            json!({"type": "string", "minLength": 1, "maxLength": 255}),
+            || json!({"type": "string", "minLength": 1, "maxLength": 255}),
             "Interface name, e.g. org.freedesktop.hostname1",
         )
         .required(
             what,
-            json!({"type": "string", "minLength": 1, "maxLength": 255}),
+            || json!({"type": "string", "minLength": 1, "maxLength": 255}),
             if what == "method" {
                 "Method name"
             } else {
@@ -66,10 +66,10 @@ pub fn spec() -> Spec {
         )
         .optional(
             "signature",
-            json!({"type": "string", "maxLength": 255}),
+            || json!({"type": "string", "maxLength": 255}),
             "D-Bus signature of the arguments, e.g. \"si\"",
         )
-        .optional("args", json!({"type": "array"}), "Arguments in order"),
+        .optional("args", || json!({"type": "array"}), "Arguments in order"),
     )
     .action(member(
         Action::new(
@@ -87,10 +87,10 @@ pub fn spec() -> Spec {
             ),
             "property",
         )
-        .required("value", json!({}), "The new value")
+        .required("value", || json!({}), "The new value")
         .optional(
             "signature",
-            json!({"type": "string", "maxLength": 255}),
+            || json!({"type": "string", "maxLength": 255}),
             "D-Bus type of the value, e.g. \"u\"",
         ),
     )

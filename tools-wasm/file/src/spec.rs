@@ -1,7 +1,7 @@
 //! What the file tool tells the model about itself.
 
 use llmagent_guest::{Action, Spec};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::format::ENCODINGS;
 
@@ -10,17 +10,20 @@ use crate::format::ENCODINGS;
 /// caps any request at 10 000.
 pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
 
+/// The schema of a path argument.
+fn path() -> Value {
+    json!({"type": "string"})
+}
+
+/// The description of a path argument naming `what` (a literal).
+macro_rules! path_of {
+    ($what:literal) => {
+        concat!("Absolute path of the ", $what, ", starting with \"/\"")
+    };
+}
+
 /// The tool's self-description.
 pub fn spec() -> Spec {
-    let path = |what: &str| {
-        (
-            json!({"type": "string"}),
-            format!("Absolute path of the {what}, starting with \"/\""),
-        )
-    };
-    let (file_schema, file_desc) = path("file");
-    let (dir_schema, dir_desc) = path("directory");
-    let (any_schema, any_desc) = path("file, directory or symlink");
     Spec::new(
         "file",
         "Reads, writes, deletes, lists and inspects files on this machine. Paths must be absolute. Only paths \
@@ -37,10 +40,10 @@ pub fn spec() -> Spec {
              {path, size, encoding}. A file larger than max_bytes, or than the role's output limit, answers \
              `too_large` instead of a truncated read.",
         )
-        .required("path", file_schema.clone(), &file_desc)
+        .required("path", path, path_of!("file"))
         .optional(
             "max_bytes",
-            json!({"type": "integer", "minimum": 0}),
+            || json!({"type": "integer", "minimum": 0}),
             "Refuse files larger than this many bytes (default: the role's output limit)",
         ),
     )
@@ -51,20 +54,20 @@ pub fn spec() -> Spec {
              Answers \"ok\" with metadata {path, bytes_written}. Symlinks to existing files are written through \
              only while they stay inside a granted tree.",
         )
-        .required("path", file_schema.clone(), &file_desc)
+        .required("path", path, path_of!("file"))
         .required(
             "content",
-            json!({"type": "string"}),
+            || json!({"type": "string"}),
             "The text to write; with encoding \"base64\", the file's bytes in standard base64",
         )
         .optional(
             "encoding",
-            json!({"type": "string", "enum": ENCODINGS}),
+            || json!({"type": "string", "enum": ENCODINGS}),
             "How content is given: \"utf8\" (default) or \"base64\" (for binary files)",
         )
         .optional(
             "mode",
-            json!({"type": "string", "enum": ["truncate", "append", "create_new"]}),
+            || json!({"type": "string", "enum": ["truncate", "append", "create_new"]}),
             "\"truncate\" (default) replaces an existing file, \"append\" adds to its end, \"create_new\" fails \
              if the file already exists",
         ),
@@ -75,7 +78,7 @@ pub fn spec() -> Spec {
             "Delete a file or a symlink (the link itself, not what it points to); directories are refused. \
              Answers \"ok\" with metadata {path}.",
         )
-        .required("path", any_schema.clone(), &any_desc),
+        .required("path", path, path_of!("file, directory or symlink")),
     )
     .action(
         Action::new(
@@ -84,11 +87,11 @@ pub fn spec() -> Spec {
              \"file\", \"directory\", \"symlink\" or \"other\" and size is in bytes (0 for directories; a symlink's \
              own size). Metadata: {path, count, truncated}; truncated is true when entries were left out.",
         )
-        .required("path", dir_schema, &dir_desc)
+        .required("path", path, path_of!("directory"))
         .optional(
             "max_entries",
-            json!({"type": "integer", "minimum": 0, "maximum": 10000}),
-            &format!("Answer at most this many entries (default {DEFAULT_MAX_ENTRIES}, at most 10000)"),
+            || json!({"type": "integer", "minimum": 0, "maximum": 10000}),
+            format!("Answer at most this many entries (default {DEFAULT_MAX_ENTRIES}, at most 10000)"),
         ),
     )
     .action(
@@ -98,6 +101,6 @@ pub fn spec() -> Spec {
              uid, gid, modified}: mode is the permission bits in octal (\"0644\"), modified the last \
              modification time in RFC 3339 UTC (\"2024-05-01T12:00:00Z\"). Metadata: {path}.",
         )
-        .required("path", any_schema, &any_desc),
+        .required("path", path, path_of!("file, directory or symlink")),
     )
 }

@@ -12,7 +12,7 @@
 //!     fn spec() -> Spec {
 //!         Spec::new("hello", "Greets someone.", env!("CARGO_PKG_VERSION")).action(
 //!             Action::new("greet", "Say hello to `name`.")
-//!                 .required("name", serde_json::json!({"type": "string"}), "Who to greet"),
+//!                 .required("name", || serde_json::json!({"type": "string"}), "Who to greet"),
 //!         )
 //!     }
 //!     fn invoke(action: &str, args: Args) -> Result<Output, ToolError> {

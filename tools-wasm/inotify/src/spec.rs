@@ -6,7 +6,7 @@ use serde_json::json;
 fn with_id(action: Action) -> Action {
     action.required(
         "watch_id",
-        json!({"type": ["integer", "string"]}),
+        || json!({"type": ["integer", "string"]}),
         "The id `watch` answered",
     )
 }
@@ -24,13 +24,13 @@ pub fn spec() -> Spec {
             "watch",
             "Start watching a path; output the integer watch_id, metadata {path, status: \"watching\"}.",
         )
-        .required("path", json!({"type": "string", "minLength": 1}), "Absolute path of a file or directory")
+        .required("path", || json!({"type": "string", "minLength": 1}), "Absolute path of a file or directory")
         .optional(
             "events",
-            json!({"type": "array", "items": {"type": "string"}}),
+            || json!({"type": "array", "items": {"type": "string"}}),
             "Only these events: create, modify, attrib, close_write, close, open, access, moved_from, moved_to, move, delete, delete_self, move_self (all when absent)",
         )
-        .optional("recursive", json!({"type": "boolean"}), "Also watch the directories below"),
+        .optional("recursive", || json!({"type": "boolean"}), "Also watch the directories below"),
     )
     .action(
         with_id(Action::new(
@@ -38,7 +38,7 @@ pub fn spec() -> Spec {
             "Take the events seen since the last poll, oldest first: [{event, path, timestamp}]; \
              metadata {watch_id, count, overflowed} (overflowed: events were dropped).",
         ))
-        .optional("max", json!({"type": "integer", "minimum": 1}), "At most this many events"),
+        .optional("max", || json!({"type": "integer", "minimum": 1}), "At most this many events"),
     )
     .action(with_id(Action::new(
         "stop",

@@ -34,7 +34,7 @@ fn spec() -> Spec {
     let host = |a: Action| {
         a.required(
             "host",
-            json!({"type": "string", "minLength": 1, "maxLength": 253}),
+            || json!({"type": "string", "minLength": 1, "maxLength": 253}),
             "Host name or IP address",
         )
     };
@@ -54,7 +54,7 @@ fn spec() -> Spec {
         ))
         .optional(
             "type",
-            json!({"type": "string", "enum": ["A", "AAAA", "CNAME", "MX", "TXT"]}),
+            || json!({"type": "string", "enum": ["A", "AAAA", "CNAME", "MX", "TXT"]}),
             "Record type",
         ),
     )
@@ -63,8 +63,8 @@ fn spec() -> Spec {
             "ping",
             "ICMP echo: {reachable, rtt_ms: {min, avg, max} or null, sent, received, address}; metadata {host, reachable}.",
         ))
-        .optional("count", json!({"type": "integer", "minimum": 1, "maximum": 10}), "Echo requests, one a second (default 1)")
-        .optional("timeout_ms", json!({"type": "integer", "minimum": 1, "maximum": 60000}), "Time to wait in all (default 3000)"),
+        .optional("count", || json!({"type": "integer", "minimum": 1, "maximum": 10}), "Echo requests, one a second (default 1)")
+        .optional("timeout_ms", || json!({"type": "integer", "minimum": 1, "maximum": 60000}), "Time to wait in all (default 3000)"),
     )
 }
 

@@ -25,7 +25,7 @@ pub fn spec() -> Spec {
         )
         .required(
             "pid",
-            json!({"type": ["integer", "string"], "minimum": 1}),
+            || json!({"type": ["integer", "string"], "minimum": 1}),
             "Process id (an integer, or a string of digits)",
         ),
     )

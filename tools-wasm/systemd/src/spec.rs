@@ -6,7 +6,7 @@ use serde_json::json;
 fn with_unit(action: Action) -> Action {
     action.required(
         "unit",
-        json!({"type": "string", "minLength": 1, "maxLength": 255}),
+        || json!({"type": "string", "minLength": 1, "maxLength": 255}),
         "Unit name, e.g. nginx.service",
     )
 }

@@ -51,7 +51,7 @@ impl Tool for Testbed {
         .action(
             Action::new("echo", "Answer with the arguments given.").optional(
                 "value",
-                json!({}),
+                || json!({}),
                 "Any JSON value",
             ),
         )
@@ -60,12 +60,12 @@ impl Tool for Testbed {
             Action::new("sleep", "Sleep in WASI, without using the CPU.")
                 .required(
                     "ms",
-                    json!({"type": "integer", "minimum": 0}),
+                    || json!({"type": "integer", "minimum": 0}),
                     "How long",
                 )
                 .optional(
                     "how",
-                    json!({"type": "string", "enum": ["thread", "instant", "poll"]}),
+                    || json!({"type": "string", "enum": ["thread", "instant", "poll"]}),
                     "`thread` (std::thread::sleep, the default), `instant` (block on a pollable for a monotonic instant) or `poll` (wasi:io/poll on a duration)",
                 ),
         )
@@ -74,7 +74,7 @@ impl Tool for Testbed {
         .action(
             Action::new("print", "Write `bytes` bytes to stdout and to stderr.").required(
                 "bytes",
-                json!({"type": "integer", "minimum": 0}),
+                || json!({"type": "integer", "minimum": 0}),
                 "How many",
             ),
         )
@@ -83,14 +83,14 @@ impl Tool for Testbed {
                 "http_get",
                 "Try an outgoing HTTP request through wasi:http.",
             )
-            .required("authority", json!({"type": "string"}), "host[:port]"),
+            .required("authority", || json!({"type": "string"}), "host[:port]"),
         )
         .action(
             Action::new(
                 "leave",
                 "Leave traces for the next call: set a static to `mark`, fill 4 MiB of fresh heap with 0xA5 and keep it; answer the static's old value.",
             )
-            .required("mark", json!({"type": "integer", "minimum": 1}), "The value"),
+            .required("mark", || json!({"type": "integer", "minimum": 1}), "The value"),
         )
         .action(Action::new(
             "look",
@@ -101,10 +101,10 @@ impl Tool for Testbed {
                 "probe",
                 "Stat `path` through the fs capability `times` times; answer how many were refused.",
             )
-            .required("path", json!({"type": "string"}), "An absolute path")
+            .required("path", || json!({"type": "string"}), "An absolute path")
             .required(
                 "times",
-                json!({"type": "integer", "minimum": 0}),
+                || json!({"type": "integer", "minimum": 0}),
                 "How many times",
             ),
         )

@@ -16,16 +16,16 @@ pub fn spec() -> Spec {
             "Without subsystem: {block_devices: [{name, size, type, mountpoint}], usb_devices: [{bus, device, id, description}]}. \
              With subsystem (block, usb, pci, net, input …): [{name, syspath, devnode, devtype, driver}]; metadata {action, subsystem, count}.",
         )
-        .optional("subsystem", json!({"type": "string", "maxLength": 64}), "Kernel subsystem, e.g. net"),
+        .optional("subsystem", || json!({"type": "string", "maxLength": 64}), "Kernel subsystem, e.g. net"),
     )
     .action(
         Action::new(
             "info",
             "One device's udev properties (lower-cased), devname, symlinks and syspath; metadata {path}. Give one of path, syspath or name.",
         )
-        .optional("path", json!({"type": "string"}), "Device node, e.g. /dev/sda")
-        .optional("syspath", json!({"type": "string"}), "/sys path, e.g. /sys/class/net/lo")
-        .optional("name", json!({"type": "string"}), "Device name below /dev, e.g. sda"),
+        .optional("path", || json!({"type": "string"}), "Device node, e.g. /dev/sda")
+        .optional("syspath", || json!({"type": "string"}), "/sys path, e.g. /sys/class/net/lo")
+        .optional("name", || json!({"type": "string"}), "Device name below /dev, e.g. sda"),
     )
     .action(Action::new(
         "usb",

@@ -7,22 +7,22 @@ fn common(action: Action) -> Action {
     action
         .required(
             "url",
-            json!({"type": "string", "minLength": 1, "maxLength": 8192}),
+            || json!({"type": "string", "minLength": 1, "maxLength": 8192}),
             "http:// or https:// URL (no scheme means https)",
         )
         .optional(
             "headers",
-            json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            || json!({"type": "object", "additionalProperties": {"type": "string"}}),
             "Request headers, name → value (Host is set from the URL)",
         )
         .optional(
             "params",
-            json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}),
+            || json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}),
             "Query parameters added to the URL, name → value",
         )
         .optional(
             "follow_redirects",
-            json!({"type": "boolean"}),
+            || json!({"type": "boolean"}),
             "Follow up to 5 redirects, each allowed by the policy again (default true)",
         )
 }
@@ -30,14 +30,20 @@ fn common(action: Action) -> Action {
 fn with_body(action: Action) -> Action {
     common(action).optional(
         "body",
-        json!({"type": ["object", "array", "string"]}),
+        || json!({"type": ["object", "array", "string"]}),
         "Request body: an object or array is sent as JSON (content-type application/json), a string as is",
     )
 }
 
-const ANSWER: &str = "Output: the body (JSON decoded when the response is JSON, text when text, \
-    base64 when binary); metadata {status, url, final_url, headers, truncated, encoding}. \
-    Any HTTP status is an answer; a destination the role may not reach is denied.";
+/// What every action answers: a literal, so that each action's
+/// description is one too (`concat!`), not built on every call.
+macro_rules! answer {
+    () => {
+        "Output: the body (JSON decoded when the response is JSON, text when text, \
+         base64 when binary); metadata {status, url, final_url, headers, truncated, encoding}. \
+         Any HTTP status is an answer; a destination the role may not reach is denied."
+    };
+}
 
 /// The tool's self-description.
 pub fn spec() -> Spec {
@@ -46,25 +52,25 @@ pub fn spec() -> Spec {
         "Makes HTTP requests to the destinations the role's policy allows.",
         env!("CARGO_PKG_VERSION"),
     )
-    .action(common(Action::new("get", &format!("HTTP GET. {ANSWER}"))))
+    .action(common(Action::new("get", concat!("HTTP GET. ", answer!()))))
     .action(common(Action::new(
         "head",
-        &format!("HTTP HEAD (status and headers only). {ANSWER}"),
+        concat!("HTTP HEAD (status and headers only). ", answer!()),
     )))
     .action(with_body(Action::new(
         "post",
-        &format!("HTTP POST. {ANSWER}"),
+        concat!("HTTP POST. ", answer!()),
     )))
     .action(with_body(Action::new(
         "put",
-        &format!("HTTP PUT. {ANSWER}"),
+        concat!("HTTP PUT. ", answer!()),
     )))
     .action(with_body(Action::new(
         "patch",
-        &format!("HTTP PATCH. {ANSWER}"),
+        concat!("HTTP PATCH. ", answer!()),
     )))
     .action(with_body(Action::new(
         "delete",
-        &format!("HTTP DELETE. {ANSWER}"),
+        concat!("HTTP DELETE. ", answer!()),
     )))
 }
