@@ -17,6 +17,7 @@ pub mod llm_completion;
 pub mod llm_stream;
 pub mod mutate;
 pub mod policy;
+pub mod redact;
 
 /// A target: any bytes in, a panic when an oracle fails.
 pub type Target = fn(&[u8]);
@@ -30,4 +31,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("llm_completion", llm_completion::run),
     ("llm_stream", llm_stream::run),
     ("policy", policy::run),
+    ("redact", redact::run),
 ];

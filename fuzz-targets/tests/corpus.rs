@@ -196,7 +196,8 @@ target_tests!(
     json_reply,
     llm_completion,
     llm_stream,
-    policy
+    policy,
+    redact
 );
 
 #[test]
