@@ -4,7 +4,7 @@
 //! under the append lock (so the byte count stays exact), so appends wait
 //! at most one chunk. Deleting never lowers `last_seq`: seqs are not reused.
 
-use fjall::PersistMode;
+use fjall::{Keyspace, PersistMode};
 
 use crate::error::{EventsError, Result};
 use crate::index::IndexQueue;
@@ -40,14 +40,14 @@ impl EventStore {
             let hi = keys::ts_key(cutoff, 0).to_vec();
             loop {
                 let mut found = Vec::new();
-                for g in owner.index.range(vec![keys::TS]..hi.clone()).take(CHUNK) {
+                for g in owner.times.range(vec![keys::TS]..hi.clone()).take(CHUNK) {
                     let k = g.key()?;
                     found.push((k.to_vec(), keys::ts_key_seq(&k).unwrap_or(0)));
                 }
                 if found.is_empty() {
                     break;
                 }
-                report.by_age += delete_with_strays(owner, found)?;
+                report.by_age += delete_with_strays(owner, &owner.times, found)?;
             }
         }
         if let Some(max_bytes) = owner.retention.max_bytes {
@@ -83,7 +83,7 @@ impl EventStore {
         loop {
             let prefix = keys::str_prefix(keys::AGENT, agent);
             let mut found = Vec::new();
-            for g in owner.index.prefix(&prefix).take(CHUNK) {
+            for g in owner.agents.prefix(&prefix).take(CHUNK) {
                 let k = g.key()?;
                 if let Some(seq) = keys::str_key_seq(&k, agent) {
                     found.push((k.to_vec(), seq));
@@ -92,7 +92,7 @@ impl EventStore {
             if found.is_empty() {
                 break;
             }
-            total += delete_with_strays(owner, found)?;
+            total += delete_with_strays(owner, &owner.agents, found)?;
         }
         owner.db.persist(PersistMode::SyncData)?;
         Ok(total)
@@ -105,8 +105,9 @@ impl EventStore {
         let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
         st.queued = IndexQueue::default();
         owner.events.clear()?;
-        owner.index.clear()?;
-        owner.messages.clear()?;
+        for ks in owner.secondary() {
+            ks.clear()?;
+        }
         owner
             .meta
             .insert(META_LAST_SEQ, st.last_seq.to_be_bytes())?;
@@ -121,16 +122,16 @@ impl EventStore {
     }
 }
 
-/// Deletes the events of these index entries; then removes the entries
-/// themselves, which matters only for strays whose event is already gone (a
-/// corrupt record), so that a deletion loop always makes progress.
-fn delete_with_strays(owner: &Owner, found: Vec<(Vec<u8>, u64)>) -> Result<u64> {
+/// Deletes the events of these entries of `index`; then removes the
+/// entries themselves, which matters only for strays whose event is already
+/// gone (a corrupt record), so that a deletion loop always makes progress.
+fn delete_with_strays(owner: &Owner, index: &Keyspace, found: Vec<(Vec<u8>, u64)>) -> Result<u64> {
     let seqs: Vec<u64> = found.iter().map(|(_, s)| *s).collect();
     let removed = delete(owner, &seqs)?;
     if removed < seqs.len() as u64 {
         let mut batch = owner.db.batch();
         for (k, _) in found {
-            batch.remove(&owner.index, k);
+            batch.remove(index, k);
         }
         batch.commit()?;
     }

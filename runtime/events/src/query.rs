@@ -231,7 +231,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
     if let Some(since) = since {
         let mut seqs = Vec::new();
         for g in owner
-            .index
+            .times
             .range(keys::ts_after(since).to_vec()..vec![keys::TS + 1])
         {
             let k = g.key()?;
@@ -257,7 +257,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
             return Ok(Driver::Covering(Box::new(it)));
         }
         return Ok(Driver::Ordered(str_index(
-            &owner.index,
+            &owner.agents,
             keys::AGENT,
             agent,
             start,
@@ -265,7 +265,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
     }
     if let Some(t) = &q.topic {
         return Ok(Driver::Ordered(str_index(
-            &owner.index,
+            &owner.topics,
             keys::TOPIC,
             t,
             start,
@@ -278,7 +278,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
         // checked on the event.
         let want = keys::part(kind);
         let mut seqs = Vec::new();
-        for g in owner.index.range(vec![keys::TOPIC]..vec![keys::TOPIC + 1]) {
+        for g in owner.topics.range(vec![keys::TOPIC]..vec![keys::TOPIC + 1]) {
             let (k, v) = g.into_inner()?;
             if (v.is_empty() || v[..] == want[..])
                 && let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after)
@@ -292,7 +292,7 @@ fn driver(owner: &Owner, q: &Query, since: Option<i64>, after: u64) -> Result<Dr
         let mut prefix = vec![keys::TOPIC];
         prefix.extend_from_slice(p.as_bytes());
         let mut seqs = Vec::new();
-        for g in owner.index.prefix(&prefix) {
+        for g in owner.topics.prefix(&prefix) {
             let k = g.key()?;
             if let Some((_, seq)) = keys::split_str_key(&k).filter(|(_, s)| *s > after) {
                 seqs.push(seq);
@@ -410,11 +410,11 @@ mod tests {
             let owner = store.owner().unwrap();
             for ev in &all {
                 owner
-                    .index
+                    .topics
                     .insert(keys::str_key(keys::TOPIC, &ev.topic, ev.seq), [])
                     .unwrap();
                 owner
-                    .index
+                    .topics
                     .insert(keys::str_key(b'k', &ev.kind, ev.seq), [])
                     .unwrap();
             }
@@ -423,7 +423,7 @@ mod tests {
         };
         let store = EventStore::open(StoreConfig::new(dir.path())).unwrap();
         let owner = store.owner().unwrap();
-        assert_eq!(owner.index.prefix([b'k']).count(), 0);
+        assert_eq!(owner.topics.prefix([b'k']).count(), 0);
         assert_eq!(
             store.for_type("message").unwrap(),
             vec![all[0].clone(), all[2].clone()]

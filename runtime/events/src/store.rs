@@ -81,8 +81,11 @@ pub(crate) struct Owner {
     pub(crate) db: Database,
     pub(crate) db_dir: PathBuf,
     pub(crate) events: Keyspace,
-    pub(crate) index: Keyspace,
+    /// Topic entries (see [`crate::index::Target`] for the other three).
+    pub(crate) topics: Keyspace,
     pub(crate) messages: Keyspace,
+    pub(crate) times: Keyspace,
+    pub(crate) agents: Keyspace,
     pub(crate) meta: Keyspace,
     pub(crate) memory: Keyspace,
     pub(crate) write: Mutex<WriteState>,
@@ -124,6 +127,8 @@ pub(crate) const META_BYTES: &[u8] = b"bytes";
 /// `seq ‖ bytes` (two big-endian u64s): the stored bytes counting every
 /// event up to `seq`. Events after `seq` are counted at open.
 pub(crate) const META_BYTES_AT: &[u8] = b"bytes_at";
+/// `1` once the time and agent entries are in keyspaces of their own.
+pub(crate) const META_SPLIT_INDEX: &[u8] = b"split_index";
 /// `1` once the retired kind index (`k|kind|0|seq`) has been removed.
 pub(crate) const META_NO_KIND_INDEX: &[u8] = b"no_kind_index";
 /// Every event up to this seq has its secondary entries written (see
@@ -490,10 +495,21 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         .max_journaling_size(MAX_JOURNAL_BYTES)
         .open()?;
     let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
-    let (events, index, messages, meta, memory) = (
-        ks("events")?,
-        ks("index")?,
-        ks("messages")?,
+    // Bloom filters only speed up point reads of keys that are missing;
+    // these keyspaces are read by range, or by keys that exist, so their
+    // filters would be pure cost (CPU at every flush and compaction, disk,
+    // memory). A keyspace keeps the options it was created with.
+    let scanned = |name: &str| {
+        db.keyspace(name, || {
+            KeyspaceCreateOptions::default().filter_policy(fjall::config::FilterPolicy::disabled())
+        })
+    };
+    let (events, topics, messages, times, agents, meta, memory) = (
+        scanned("events")?,
+        scanned("index")?,
+        scanned("messages")?,
+        scanned("by_time")?,
+        scanned("by_agent")?,
         ks("meta")?,
         ks("memory")?,
     );
@@ -518,11 +534,14 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
     for g in events.range(keys::seq_key(counted_to.saturating_add(1))..) {
         bytes += g.into_inner()?.1.len() as u64;
     }
-    drop_kind_index(&db, &index, &meta)?;
+    drop_kind_index(&db, &topics, &meta)?;
     let keyspaces = Keyspaces {
-        index: &index,
+        topics: &topics,
         messages: &messages,
+        times: &times,
+        agents: &agents,
     };
+    split_index(&db, &keyspaces, &meta)?;
     write_missing_index(&db, &events, &meta, &keyspaces, last_key)?;
     let syncer = match config.durability {
         Durability::Group { .. } => Some(Arc::new(Syncer::default())),
@@ -532,8 +551,10 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         db,
         db_dir,
         events,
-        index,
+        topics,
         messages,
+        times,
+        agents,
         meta,
         memory,
         write: Mutex::new(WriteState {
@@ -595,6 +616,32 @@ fn write_missing_index(
     Ok(())
 }
 
+/// Stores built before each kind of entry had a keyspace of its own kept
+/// the time and agent entries with the topic entries (in `index`): move
+/// them, once, in chunks (each chunk atomic, so a crash midway leaves every
+/// entry in one place or the other, and the next open goes on).
+fn split_index(db: &Database, ks: &Keyspaces<'_>, meta: &Keyspace) -> Result<()> {
+    if meta.get(META_SPLIT_INDEX)?.is_some() {
+        return Ok(());
+    }
+    for (tag, to) in [(keys::TS, ks.times), (keys::AGENT, ks.agents)] {
+        loop {
+            let mut batch = db.batch();
+            for g in ks.topics.prefix([tag]).take(10_000) {
+                let (k, v) = g.into_inner()?;
+                batch.insert(to, k.clone(), v);
+                batch.remove(ks.topics, k);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            batch.commit()?;
+        }
+    }
+    meta.insert(META_SPLIT_INDEX, [1u8])?;
+    Ok(())
+}
+
 /// Stores built before the kind moved into the topic entries' values had
 /// a kind index: remove it once, in chunks, so that no entry of it goes
 /// stale under retention. Topic entries without a value are read as "kind
@@ -629,9 +676,16 @@ impl Owner {
 
     pub(crate) fn keyspaces(&self) -> Keyspaces<'_> {
         Keyspaces {
-            index: &self.index,
+            topics: &self.topics,
             messages: &self.messages,
+            times: &self.times,
+            agents: &self.agents,
         }
+    }
+
+    /// The keyspaces of the secondary entries.
+    pub(crate) fn secondary(&self) -> [&Keyspace; 4] {
+        [&self.topics, &self.messages, &self.times, &self.agents]
     }
 
     /// Writes the queued secondary entries (see [`crate::index`]): after
@@ -678,13 +732,10 @@ impl Owner {
         if self.db.write_buffer_size() < FLUSH_AT_CLOSE_BYTES {
             return;
         }
-        for ks in [
-            &self.events,
-            &self.index,
-            &self.messages,
-            &self.meta,
-            &self.memory,
-        ] {
+        for ks in [&self.events, &self.meta, &self.memory]
+            .into_iter()
+            .chain(self.secondary())
+        {
             if let Err(e) = ks.rotate_memtable() {
                 tracing::warn!(
                     "event store: flushing at close failed ({e}); the next open replays the journal"
