@@ -217,7 +217,7 @@ impl EventStore {
 
     /// Appends one event; see [`EventStore::append_batch`].
     pub fn append(&self, event: NewEvent) -> Result<Event> {
-        let mut out = self.append_batch(vec![event])?;
+        let mut out = self.commit(vec![Pending { event, ts: None }], &[])?;
         out.pop().ok_or(EventsError::Closed)
     }
 
@@ -275,7 +275,8 @@ impl EventStore {
         let mut events = Vec::with_capacity(pending.len());
         let mut seq = st.last_seq;
         let mut bytes = st.bytes;
-        let mut key = Vec::with_capacity(64);
+        // Grown on first use (sync mode only).
+        let mut key = Vec::new();
         // Group mode queues the secondary entries (written later, see
         // `crate::index`); sync mode writes them in this batch.
         let defer = owner.defers_index();
