@@ -216,10 +216,6 @@ fn main() {
         fmt_ns(e99),
         fmt_ns(added)
     );
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
     let build = if cfg!(debug_assertions) {
         "a test-profile build (our crates unoptimised, dependencies at opt-level 2), run as `target/debug/deps/mcp-* --bench`: slower than `cargo bench`'s"
     } else {
@@ -227,7 +223,7 @@ fn main() {
     };
     let mut out = String::from("## MCP (`cargo bench -p llmagent --bench mcp`)\n\n");
     out.push_str(&format!(
-        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice); {build}. `llmagent mcp` runs each call on a fiber of its request's task. Machine: {}; 1-min load average {load} at the end of the run.\n\n",
+        "`tools/call` over stdio by one small rmcp client, {} calls after {WARMUP} unmeasured, sequential, against each server in turn (interleaved twice); {build}. `llmagent mcp` runs each call on a fiber of its request's task. Machine: {}.\n\n",
         2 * CALLS,
         report::machine()
     ));

@@ -93,15 +93,11 @@ fn main() {
     };
 
     let (w50, w99) = (pct(&times, 0.5), pct(&times, 0.99));
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
     let met = |ok: bool| if ok { "met" } else { "missed" };
     let mut out =
         String::from("## Start-up and size (`cargo bench -p llmagent --bench startup`)\n\n");
     out.push_str(&format!(
-        "`llmagent tools list --policy examples/policy.toml` as a process, wall time from spawn to exit. Machine: {}; 1-min load average {load} at the end of the run.\n\n",
+        "`llmagent tools list --policy examples/policy.toml` as a process, wall time from spawn to exit. Machine: {}.\n\n",
         report::machine()
     ));
     out.push_str("| measurement | result | target |\n|---|---|---|\n");

@@ -275,6 +275,18 @@ fn write_results(mut medians: report::Medians, first_compile: Duration, cold_loa
         "file_read_small",
         "`file.read` of a 260-byte file through `Runtime::call_blocking`: the fs capability's decision and `openat2`",
     ));
+    // The target: a sandboxed call ≤ 15 µs p50 and ≤ 1.3× the floor.
+    for name in ["runtime_call", "runtime_call_async"] {
+        if let (Some(ns), Some(f)) = (medians.get(name), floor) {
+            let met = ns <= 15_000.0 && ns / f <= 1.3;
+            out.push_str(&format!(
+                "\nTarget for `{name}`: ≤ 15 µs and ≤ 1.3× the floor — {} and {:.2}×: {}.\n",
+                fmt_ns(ns),
+                ns / f,
+                if met { "met" } else { "missed" }
+            ));
+        }
+    }
     out.push_str(&format!(
         "\n| load | time |\n|---|---|\n| first compile of all tools (empty cache) | {} |\n| cold load of all tools from the cache | {} |\n",
         fmt_ns(first_compile.as_nanos() as f64),

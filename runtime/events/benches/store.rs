@@ -17,6 +17,9 @@ use criterion::{BatchSize, Criterion, Throughput};
 use llmagent_events::{Durability, EventStore, NewEvent, StoreConfig};
 use serde_json::json;
 
+#[path = "../../core/benches/report/mod.rs"]
+mod report;
+
 const GROUP: Durability = Durability::Group {
     max_delay: Duration::from_millis(5),
     max_events: 1000,
@@ -246,37 +249,6 @@ fn engine_floor() -> (String, String) {
     (run(1), run(1000))
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<u64>().ok())
-        })
-        .map(|kb| format!("{:.1} GiB RAM", kb as f64 / 1048576.0))
-        .unwrap_or_default();
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load = load.split_whitespace().next().unwrap_or("?").to_owned();
-    format!(
-        "{cpu}, {cores} cores, {mem}, Linux {}; 1-min load average {load} at the end of the run",
-        kernel.trim()
-    )
-}
-
 fn report() -> String {
     let (g1_rate, gb_rate) = throughput(GROUP, 300_000, 300_000);
     let (g1, gb) = (fmt_rate(g1_rate), fmt_rate(gb_rate));
@@ -334,7 +306,7 @@ fn report() -> String {
         .min()
         .unwrap();
 
-    let machine = machine();
+    let machine = report::machine();
     format!(
         "## Event store (`cargo bench -p llmagent-events`)\n\n\
          Machine: {}. Events of ~230 B JSON, built before the clock starts; each is a primary record plus 3 index entries, each kind in a keyspace of its own (plus a covering copy for `agent.message`), which group mode writes after the event, in batches, on the syncer thread (sync mode: in the event's own batch). In group mode single and batched appends write the same 300k events, each into a fresh store; every rate and the 1M fill count until the last event's index entries are written and the journal is synced (a final `sync`); the fill includes memtable flushes and compaction.\n\n\
@@ -365,26 +337,15 @@ fn report() -> String {
     )
 }
 
-fn write_results(section: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/RESULTS.md");
-    let (start, end) = ("<!-- events:start -->", "<!-- events:end -->");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmark results\n".into());
-    let block = format!("{start}\n{section}{end}");
-    let new = match (old.find(start), old.find(end)) {
-        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &old[..s], &old[e + end.len()..]),
-        _ => format!("{}\n{block}\n", old.trim_end()),
-    };
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, new).unwrap();
-}
-
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default()
+        .output_directory(&report::criterion_dir())
+        .configure_from_args();
     criterion_benches(&mut c);
     c.final_summary();
     if std::env::args().any(|a| a == "--bench") {
         let section = report();
         print!("{section}");
-        write_results(&section);
+        report::write_section("events", &section);
     }
 }

@@ -85,7 +85,7 @@ pub fn fmt_ns(ns: f64) -> String {
     }
 }
 
-/// CPU model, cores, memory and kernel of this machine.
+/// CPU model, cores, memory and kernel of this machine, and its load.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -107,8 +107,13 @@ pub fn machine() -> String {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .unwrap_or(0);
+    // Called when a section is written: the load the run left behind.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
     format!(
-        "{cpu}, {cores} cores, {} GiB, Linux {}",
+        "{cpu}, {cores} cores, {} GiB, Linux {}; 1-min load average {load} at the end of the run",
         mem_kib >> 20,
         kernel.trim()
     )
