@@ -13,8 +13,8 @@ pub(crate) fn now() -> (i64, String) {
 
 /// Formats microseconds since the epoch as `2026-11-25T08:01:02.123456Z`.
 /// Every append formats one; the text up to the second is kept per thread
-/// and only the microseconds are written again (a full format was ~6% of
-/// a single append).
+/// and only the microseconds are written again (callgrind counted jiff's
+/// full format at ~1k of a single append's ~15k instructions).
 pub(crate) fn format_micros(micros: i64) -> String {
     thread_local! {
         /// The last second formatted, and its text up to the `.`.
