@@ -49,6 +49,19 @@ pub enum EventsError {
         /// What was given.
         input: String,
     },
+    /// The store was written by a newer llmagent, in a layout this build
+    /// does not know (its queries would miss events): it is not opened.
+    #[error(
+        "the event store at {path} was written by a newer llmagent (store format {found}; this build reads formats up to {supported}): run that version, or use another store directory"
+    )]
+    NewerFormat {
+        /// The store directory.
+        path: PathBuf,
+        /// The store's format.
+        found: u64,
+        /// The newest format this build reads.
+        supported: u64,
+    },
     /// The store has been closed (its background writer stopped).
     #[error("the event store is closed")]
     Closed,
@@ -68,6 +81,7 @@ impl EventsError {
             Self::Storage(_) => "events.storage",
             Self::Corrupt { .. } => "events.corrupt",
             Self::InvalidTimestamp { .. } => "events.invalid_timestamp",
+            Self::NewerFormat { .. } => "events.newer_format",
             Self::Closed => "events.closed",
         }
     }

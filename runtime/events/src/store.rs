@@ -129,6 +129,13 @@ pub(crate) const META_BYTES: &[u8] = b"bytes";
 pub(crate) const META_BYTES_AT: &[u8] = b"bytes_at";
 /// `1` once the time and agent entries are in keyspaces of their own.
 pub(crate) const META_SPLIT_INDEX: &[u8] = b"split_index";
+/// The store's layout: [`FORMAT`] once this build has opened it. A build
+/// refuses a store of a newer format (its queries would miss what the
+/// newer layout keeps elsewhere) instead of reading it wrong.
+pub(crate) const META_FORMAT: &[u8] = b"format";
+/// 2: time and agent entries in keyspaces of their own. (Stores without
+/// the key are 1, or new.)
+pub(crate) const FORMAT: u64 = 2;
 /// `1` once the retired kind index (`k|kind|0|seq`) has been removed.
 pub(crate) const META_NO_KIND_INDEX: &[u8] = b"no_kind_index";
 /// Every event up to this seq has its secondary entries written (see
@@ -517,6 +524,14 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
     let meta_u64 = |k: &[u8]| -> Result<u64> {
         Ok(meta.get(k)?.and_then(|v| keys::decode_seq(&v)).unwrap_or(0))
     };
+    let format = meta_u64(META_FORMAT)?;
+    if format > FORMAT {
+        return Err(EventsError::NewerFormat {
+            path: config.path.clone(),
+            found: format,
+            supported: FORMAT,
+        });
+    }
     let last_key = match events.last_key_value() {
         Some(g) => keys::decode_seq(&g.key()?).unwrap_or(0),
         None => 0,
@@ -544,6 +559,9 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
     };
     split_index(&db, &keyspaces, &meta)?;
     write_missing_index(&db, &events, &meta, &keyspaces, last_key)?;
+    if format != FORMAT {
+        meta.insert(META_FORMAT, FORMAT.to_be_bytes())?;
+    }
     let syncer = match config.durability {
         Durability::Group { .. } => Some(Arc::new(Syncer::default())),
         Durability::Sync => None,
@@ -810,6 +828,53 @@ impl Drop for Inner {
 mod tests {
     use super::*;
     use crate::NewEvent;
+
+    /// A store records its format; a store of a newer format is refused,
+    /// untouched, with an error that names both formats.
+    #[test]
+    fn a_store_of_a_newer_format_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let format = |store: &EventStore| {
+            let meta = &store.owner().unwrap().meta;
+            keys::decode_seq(&meta.get(META_FORMAT).unwrap().unwrap()).unwrap()
+        };
+        let ev = NewEvent::new("tool.fs", "invocation", serde_json::json!({})).agent("a");
+        {
+            let store = EventStore::open(StoreConfig::new(dir.path())).unwrap();
+            assert_eq!(format(&store), FORMAT);
+            store.append(ev).unwrap();
+            let meta = &store.owner().unwrap().meta;
+            meta.insert(META_FORMAT, (FORMAT + 1).to_be_bytes())
+                .unwrap();
+        }
+        let Err(err) = EventStore::open(StoreConfig::new(dir.path())) else {
+            panic!("a newer store was opened");
+        };
+        assert_eq!(err.code(), "events.newer_format");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the event store at {} was written by a newer llmagent (store format {}; \
+                 this build reads formats up to {FORMAT}): run that version, or use another \
+                 store directory",
+                dir.path().display(),
+                FORMAT + 1
+            )
+        );
+        // Nothing was changed: back at this build's format, it opens whole.
+        {
+            let cfg = StoreConfig::new(dir.path());
+            let db = Database::builder(cfg.path.join("db")).open().unwrap();
+            let meta = db.keyspace("meta", KeyspaceCreateOptions::default).unwrap();
+            assert_eq!(
+                keys::decode_seq(&meta.get(META_FORMAT).unwrap().unwrap()),
+                Some(FORMAT + 1)
+            );
+            meta.insert(META_FORMAT, FORMAT.to_be_bytes()).unwrap();
+        }
+        let store = EventStore::open(StoreConfig::new(dir.path())).unwrap();
+        assert_eq!(store.events_for("a", None).unwrap().len(), 1);
+    }
 
     /// A failed group fsync (EIO, or ENOSPC found at writeback) refuses
     /// appends until an fsync succeeds again: a caller that records before
