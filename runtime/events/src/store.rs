@@ -512,15 +512,8 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
             KeyspaceCreateOptions::default().filter_policy(fjall::config::FilterPolicy::disabled())
         })
     };
-    let (events, topics, messages, times, agents, meta, memory) = (
-        scanned("events")?,
-        scanned("index")?,
-        scanned("messages")?,
-        scanned("by_time")?,
-        scanned("by_agent")?,
-        ks("meta")?,
-        ks("memory")?,
-    );
+    // The format first: a store of a newer one is left untouched.
+    let meta = ks("meta")?;
     let meta_u64 = |k: &[u8]| -> Result<u64> {
         Ok(meta.get(k)?.and_then(|v| keys::decode_seq(&v)).unwrap_or(0))
     };
@@ -532,6 +525,14 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
             supported: FORMAT,
         });
     }
+    let (events, topics, messages, times, agents, memory) = (
+        scanned("events")?,
+        scanned("index")?,
+        scanned("messages")?,
+        scanned("by_time")?,
+        scanned("by_agent")?,
+        ks("memory")?,
+    );
     let last_key = match events.last_key_value() {
         Some(g) => keys::decode_seq(&g.key()?).unwrap_or(0),
         None => 0,
