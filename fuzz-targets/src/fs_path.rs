@@ -105,13 +105,14 @@ fn granted(root: &Path, target: &str) -> bool {
 struct Allowed(Mutex<Vec<String>>);
 
 impl Sink for Allowed {
-    fn decision(&self, decision: &Decision<'_>) {
+    fn decision(&self, decision: &Decision<'_>) -> Result<(), host_capabilities::Unrecorded> {
         if decision.ruling.verdict() == Verdict::Allow {
             self.0
                 .lock()
                 .expect("not poisoned")
                 .push(decision.target.to_owned());
         }
+        Ok(())
     }
 }
 

@@ -43,7 +43,7 @@ pub use capability::{Capability, PLANNED, RoleScope};
 pub use ctx::{CAPABILITIES, Capabilities, Grants, add_to_linker};
 pub use decision::{Decision, Ruling, Subject, Verdict};
 pub use error::CompileError;
-pub use sink::{NullSink, Sink};
+pub use sink::{NullSink, Sink, Unrecorded};
 
 /// Runs `work`, which may hold its thread for long (a child process, a bus
 /// call, a ping's waits), without holding up an async runtime: a tool call

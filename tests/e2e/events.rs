@@ -2,6 +2,7 @@
 //! event store: decisions, invocations with `duration_ms`, traps, the
 //! caller's request context, and redacted secrets.
 
+use host_capabilities::{Decision, Sink, Unrecorded};
 use llmagent_core::CallRequest;
 use llmagent_events::{Context, Event, Scope, with_scope};
 use serde_json::{Value, json};
@@ -202,12 +203,17 @@ impl SmallFs {
 
     /// Writes zeros into `filler` until the filesystem is full.
     fn fill(&self) {
-        use std::io::Write;
-        let mut f = std::fs::File::create(self.path().join("filler")).unwrap();
-        let chunk = vec![0u8; 64 * 1024];
-        while f.write_all(&chunk).is_ok() {}
-        let _ = f.sync_all();
+        fill(self.path());
     }
+}
+
+/// Writes zeros into `dir/filler` until its filesystem is full.
+fn fill(dir: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
 }
 
 impl Drop for SmallFs {
@@ -221,14 +227,28 @@ impl Drop for SmallFs {
 
 /// A runtime over `policy` recording into a store on a small filesystem.
 fn on_a_small_fs(policy: &str) -> (SmallFs, llmagent_core::Runtime, llmagent_events::EventStore) {
+    on_a_small_fs_with(policy, |_, _| {
+        std::sync::Arc::new(host_capabilities::NullSink) as std::sync::Arc<dyn Sink>
+    })
+}
+
+/// [`on_a_small_fs`] with the embedder's decision sink `sink(fs, events)`.
+fn on_a_small_fs_with(
+    policy: &str,
+    sink: impl FnOnce(&std::path::Path, &llmagent_events::Events) -> std::sync::Arc<dyn Sink>,
+) -> (SmallFs, llmagent_core::Runtime, llmagent_events::EventStore) {
     let fs = SmallFs::mount("8m");
+    std::fs::create_dir(fs.path().join("allowed")).unwrap();
+    std::fs::write(fs.path().join("allowed/file"), "x").unwrap();
     let policy_path = fs.path().join("policy.toml");
     std::fs::write(
         &policy_path,
-        policy.replace(
-            "{testbed}",
-            &crate::harness::testbed_path().display().to_string(),
-        ),
+        policy
+            .replace(
+                "{testbed}",
+                &crate::harness::testbed_path().display().to_string(),
+            )
+            .replace("{dir}", &fs.path().display().to_string()),
     )
     .unwrap();
     let policy =
@@ -237,11 +257,13 @@ fn on_a_small_fs(policy: &str) -> (SmallFs, llmagent_core::Runtime, llmagent_eve
         fs.path().join("events"),
     ))
     .unwrap();
+    let events = llmagent_events::Events::new(store.clone());
     let options = llmagent_core::RuntimeOptions {
         cache_dir: Some(
             std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
         ),
-        events: Some(llmagent_events::Events::new(store.clone())),
+        sink: sink(fs.path(), &events),
+        events: Some(events),
         ..llmagent_core::RuntimeOptions::default()
     };
     let rt = llmagent_core::Runtime::new(policy, options).unwrap();
@@ -304,5 +326,103 @@ fn on_failure_continue_runs_the_call_although_the_store_cannot_record() {
     for _ in 0..64 {
         assert_eq!(noop(&rt), Ok(json!(null)));
     }
+    assert!(store.failures() > 0, "the store never failed to record");
+}
+
+/// The embedder's sink that, at the first capability decision (once the
+/// store has it), fills the store's disk and writes until the store
+/// refuses: a store that stops recording in the middle of a call.
+struct FailsMidCall {
+    dir: std::path::PathBuf,
+    events: llmagent_events::Events,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Sink for FailsMidCall {
+    fn decision(&self, _d: &Decision<'_>) -> Result<(), Unrecorded> {
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            fill(&self.dir);
+            let pad = "x".repeat(4096);
+            let stored = (0..100_000)
+                .take_while(|_| {
+                    self.events
+                        .emit("padding", "test.padding", json!({"pad": pad}))
+                        .is_some()
+                })
+                .count();
+            assert!(stored < 100_000, "the store kept recording on a full disk");
+        }
+        Ok(())
+    }
+}
+
+fn fails_mid_call(
+    dir: &std::path::Path,
+    events: &llmagent_events::Events,
+) -> std::sync::Arc<dyn Sink> {
+    std::sync::Arc::new(FailsMidCall {
+        dir: dir.to_owned(),
+        events: events.clone(),
+        done: std::sync::atomic::AtomicBool::new(false),
+    })
+}
+
+const PROBES: &str = r#"
+version = 1
+[tools.testbed]
+path = "{testbed}"
+[roles.ops]
+tools = ["testbed"]
+[roles.ops.fs]
+read = ["{dir}/allowed/**"]
+"#;
+
+fn probe(rt: &llmagent_core::Runtime, path: &str) -> Result<Value, llmagent_core::ToolFailure> {
+    let args = json!({"path": path, "times": 5}).to_string();
+    rt.call_blocking(&CallRequest::new("ops", "testbed", "probe", &args))
+        .unwrap()
+        .result
+        .map(|s| s.output)
+}
+
+/// The audit log fails closed inside a call too: once the store stops
+/// recording, an operation it cannot show (and each repeat of it) is
+/// refused, and the call answers `audit_unavailable` naming it.
+#[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
+#[test]
+fn an_operation_the_store_cannot_record_mid_call_is_refused() {
+    let (fs, rt, store) = on_a_small_fs_with(PROBES, fails_mid_call);
+    let file = fs.path().join("allowed/file").display().to_string();
+    let failure = probe(&rt, &file).expect_err("an operation the log cannot show does not run");
+    assert!(store.failures() > 0);
+    assert_eq!(failure.reason, "audit_unavailable");
+    // Why: the store's first failure (later appends find it poisoned).
+    let (named, why) = failure
+        .message
+        .strip_suffix("), so that operation was refused")
+        .and_then(|m| m.split_once(" ("))
+        .unwrap_or_else(|| panic!("{}", failure.message));
+    assert_eq!(
+        named,
+        format!("the event log cannot record this call's fs stat of {file}")
+    );
+    assert!(why.contains("No space left on device"), "{why}");
+    assert_eq!(
+        failure.suggestion.as_deref(),
+        Some(
+            "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"
+        )
+    );
+}
+
+/// Under `on_failure = "continue"` the same call's operations run: the
+/// probe answers that none of its five stats was refused.
+#[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
+#[test]
+fn on_failure_continue_runs_an_operation_the_store_cannot_record() {
+    let policy = format!("{PROBES}[events]\non_failure = \"continue\"\n");
+    let (fs, rt, store) = on_a_small_fs_with(&policy, fails_mid_call);
+    let file = fs.path().join("allowed/file").display().to_string();
+    assert_eq!(probe(&rt, &file), Ok(json!(0)));
     assert!(store.failures() > 0, "the store never failed to record");
 }

@@ -186,7 +186,10 @@ pub mod host_sink {
     }
 
     impl host_capabilities::Sink for Recorder {
-        fn decision(&self, d: &host_capabilities::Decision<'_>) {
+        fn decision(
+            &self,
+            d: &host_capabilities::Decision<'_>,
+        ) -> Result<(), host_capabilities::Unrecorded> {
             let (host_capabilities::Subject::Capability(name)
             | host_capabilities::Subject::Tool(name)) = d.subject;
             if let Ok(mut seen) = self.seen.lock() {
@@ -197,6 +200,7 @@ pub mod host_sink {
                     d.ruling.verdict() == host_capabilities::Verdict::Allow,
                 ));
             }
+            Ok(())
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::bindings::CapError;
 use crate::bindings::exec::{Command, Host, Outcome};
 use crate::ctx::{Capabilities, Grants};
 use crate::decision::{Decision, Ruling, Verdict};
-use crate::sink::{Sink, enforce, refuse};
+use crate::sink::{Sink, enforce, refuse, report_refusal};
 
 /// A decision's target shows the program and at most this much of its
 /// arguments: enough to recognise a command in the event log without
@@ -96,7 +96,10 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
         && let Some(why) = policy.landlock_shortfall()
     {
         let refusal = Ruling::deny(why.clone());
-        sink.decision(&Decision::capability("exec", "run", &summary, &refusal));
+        report_refusal(
+            sink,
+            &Decision::capability("exec", "run", &summary, &refusal),
+        );
         return Err(CapError::Unsupported(why));
     }
     let (protection, ruleset) = match confine::kernel_abi() {
@@ -117,7 +120,10 @@ pub(crate) fn execute(grants: &Grants, sink: &dyn Sink, cmd: Command) -> Result<
                 policy.key("require_landlock")
             );
             let refusal = Ruling::deny(hint.clone());
-            sink.decision(&Decision::capability("exec", "run", &summary, &refusal));
+            report_refusal(
+                sink,
+                &Decision::capability("exec", "run", &summary, &refusal),
+            );
             return Err(CapError::Unsupported(hint));
         }
         None => (Protection::None, None),

@@ -21,7 +21,7 @@ use crate::bindings::CapError;
 use crate::bindings::fs::{DirEntry, FileKind, FileStat, Host, WriteMode};
 use crate::ctx::Capabilities;
 use crate::decision::{Decision, Ruling};
-use crate::sink::{Sink, enforce};
+use crate::sink::{Sink, enforce, report_refusal};
 
 /// Hard cap on one listing whatever the tool asks: each entry costs a
 /// `statat` and ~100 bytes of JSON, so 10 000 entries stay around 1 MiB, the
@@ -71,8 +71,10 @@ impl<'a> Call<'a> {
     fn finish<T>(&self, result: Result<T, CapError>) -> wasmtime::Result<Result<T, CapError>> {
         if let Err(CapError::Denied(d)) = &result {
             let refusal = Ruling::deny(d.hint.clone());
-            self.sink
-                .decision(&Decision::capability("fs", self.op, &d.target, &refusal));
+            report_refusal(
+                self.sink,
+                &Decision::capability("fs", self.op, &d.target, &refusal),
+            );
         }
         Ok(result)
     }

@@ -44,7 +44,8 @@ pub enum Reason {
     Interrupted,
     /// The runtime could not serve the call at all.
     RuntimeError,
-    /// The call could not be recorded in the event log, so it did not run.
+    /// The call, or an operation of it, could not be recorded in the event
+    /// log, so it (or that operation) did not run.
     AuditUnavailable,
 }
 
@@ -132,7 +133,7 @@ impl Reason {
                 "the runtime could not serve the call at all (the message says why)"
             }
             Self::AuditUnavailable => {
-                "the event log could not record the call, so it did not run (`[events] on_failure`)"
+                "the event log could not record the call or one of its operations, so that did not run (`[events] on_failure`)"
             }
         }
     }

@@ -3,9 +3,11 @@
 //! `invocation` with its sanitised arguments and `duration_ms`, and every
 //! trap as `tool.trap`. Events carry the agent and request context of the
 //! task that made the call. A call whose decision cannot be stored does not
-//! run, unless the policy says `[events] on_failure = "continue"`.
+//! run, and an operation whose capability decision cannot be stored is
+//! refused (the call then answers `audit_unavailable`), unless the policy
+//! says `[events] on_failure = "continue"`.
 
-use host_capabilities::{Decision, Ruling, Sink, Subject};
+use host_capabilities::{Decision, Ruling, Sink, Subject, Unrecorded, Verdict};
 use llmagent_events::{Events, names};
 use serde_json::{Value, json};
 
@@ -30,12 +32,15 @@ impl EventSink {
 }
 
 impl Sink for EventSink {
-    fn decision(&self, d: &Decision<'_>) {
-        self.events.emit(
-            names::kind::DECISION,
-            names::topic::POLICY_DECISION,
-            decision_data(d),
-        );
+    fn decision(&self, d: &Decision<'_>) -> Result<(), Unrecorded> {
+        self.events
+            .emit(
+                names::kind::DECISION,
+                names::topic::POLICY_DECISION,
+                decision_data(d),
+            )
+            .map(drop)
+            .ok_or_else(|| Unrecorded(last_failure(&self.events)))
     }
 
     fn event(&self, topic: &str, kind: &str, data: &Value) {
@@ -43,21 +48,30 @@ impl Sink for EventSink {
     }
 }
 
+/// Why the store last failed, as a message can say it.
+pub(crate) fn last_failure(events: &Events) -> String {
+    events
+        .last_failure()
+        .unwrap_or_else(|| "unknown failure".to_owned())
+}
+
 /// The data of a `policy.decision` event: the decision as it serialises.
 fn decision_data(d: &Decision<'_>) -> Value {
     serde_json::to_value(d).unwrap_or_else(|e| json!({ "error": e.to_string() }))
 }
 
-/// Forwards decisions to two sinks (the event store and the embedder's).
+/// Forwards decisions to two sinks (the event store and the embedder's);
+/// a decision is on record when both took it.
 pub(crate) struct Tee(
     pub(crate) Box<dyn Sink>,
     pub(crate) std::sync::Arc<dyn Sink>,
 );
 
 impl Sink for Tee {
-    fn decision(&self, d: &Decision<'_>) {
-        self.0.decision(d);
-        self.1.decision(d);
+    fn decision(&self, d: &Decision<'_>) -> Result<(), Unrecorded> {
+        let stored = self.0.decision(d);
+        let embedder = self.1.decision(d);
+        stored.and(embedder)
     }
 
     fn event(&self, topic: &str, kind: &str, data: &Value) {
@@ -86,12 +100,22 @@ type DecisionKey = (String, String, String, &'static str);
 /// [`MAX_DISTINCT_DECISIONS`]; repeats and the decisions beyond are counted
 /// and recorded once, when the call ends ([`CallSink::finish`]). A tool
 /// looping on a denied request therefore costs one event, not millions.
+///
+/// The audit log fails closed here too: under `[events] on_failure =
+/// "refuse"`, an allowed operation stands only when it is on record — its
+/// decision passed on without error (when it was passed on), and no store
+/// failure since the call began (a repeat is on record only through the
+/// count written at the end, which a failing store would lose).
 pub(crate) struct CallSink {
     inner: std::sync::Arc<dyn Sink>,
     seen: std::sync::Mutex<CallDecisions>,
     /// Secrets unsealed into the call: a decision's target that holds one
     /// (a tool passing a key on as a path) is passed on scrubbed.
     secrets: Unsealed,
+    /// Whether an allowed operation that is not on record is refused.
+    refuse: bool,
+    /// The store and its failure count when the call began.
+    store: Option<(Events, u64)>,
 }
 
 #[derive(Default)]
@@ -101,14 +125,46 @@ struct CallDecisions {
     index: std::collections::HashMap<DecisionKey, usize>,
     /// Decisions beyond the distinct limit, only counted.
     unlisted: u64,
+    /// The first allowed operation refused because it was not on record,
+    /// and why.
+    refused: Option<String>,
 }
 
 impl CallSink {
-    pub(crate) fn new(inner: std::sync::Arc<dyn Sink>, secrets: Unsealed) -> Self {
+    /// A call's sink over `inner`; `store` is the event store whose
+    /// failures refuse allowed operations when `refuse` is set.
+    pub(crate) fn new(
+        inner: std::sync::Arc<dyn Sink>,
+        secrets: Unsealed,
+        store: Option<&Events>,
+        refuse: bool,
+    ) -> Self {
         Self {
             inner,
             seen: std::sync::Mutex::default(),
             secrets,
+            refuse,
+            store: store.map(|e| (e.clone(), e.failures())),
+        }
+    }
+
+    /// The first operation of the call refused because its decision could
+    /// not be put on record (`fs read of /etc/hosts (why)`).
+    pub(crate) fn refused(&self) -> Option<String> {
+        self.seen.lock().ok().and_then(|s| s.refused.clone())
+    }
+
+    /// Whether an allowed decision stands: see the type's description.
+    fn on_record(&self, forwarded: Result<(), Unrecorded>) -> Result<(), Unrecorded> {
+        if !self.refuse {
+            return Ok(());
+        }
+        forwarded?;
+        match &self.store {
+            Some((events, failures)) if events.failures() != *failures => {
+                Err(Unrecorded(last_failure(events)))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -152,7 +208,7 @@ impl Sink for CallSink {
         self.inner.event(topic, kind, data);
     }
 
-    fn decision(&self, d: &Decision<'_>) {
+    fn decision(&self, d: &Decision<'_>) -> Result<(), Unrecorded> {
         let scrubbed = self.secrets.scrub(d.target);
         let d = &Decision {
             target: &scrubbed,
@@ -160,9 +216,9 @@ impl Sink for CallSink {
         };
         let (Subject::Capability(name) | Subject::Tool(name)) = d.subject;
         let verdict = match d.ruling.verdict() {
-            host_capabilities::Verdict::Allow => "allow",
-            host_capabilities::Verdict::Approve => "approve",
-            host_capabilities::Verdict::Deny => "deny",
+            Verdict::Allow => "allow",
+            Verdict::Approve => "approve",
+            Verdict::Deny => "deny",
         };
         let key = (
             name.to_owned(),
@@ -170,29 +226,48 @@ impl Sink for CallSink {
             d.target.to_owned(),
             verdict,
         );
-        let first = match self.seen.lock() {
-            Ok(mut seen) => match seen.index.get(&key).copied() {
-                Some(i) => {
-                    seen.counts[i].1 += 1;
-                    false
-                }
-                None if seen.counts.len() >= MAX_DISTINCT_DECISIONS => {
-                    seen.unlisted += 1;
-                    false
-                }
-                None => {
+        let allowed = d.ruling.verdict() == Verdict::Allow;
+        let Ok(mut seen) = self.seen.lock() else {
+            // A poisoned count must not silence the audit.
+            let forwarded = self.inner.decision(d);
+            return if allowed {
+                self.on_record(forwarded)
+            } else {
+                Ok(())
+            };
+        };
+        let forwarded = match seen.index.get(&key).copied() {
+            Some(i) => {
+                seen.counts[i].1 += 1;
+                Ok(())
+            }
+            None if seen.counts.len() >= MAX_DISTINCT_DECISIONS => {
+                seen.unlisted += 1;
+                Ok(())
+            }
+            None => {
+                // Passed on under the lock, so that a repeat arriving
+                // meanwhile is judged after it. An allow that is not on
+                // record is not remembered: its repeat is passed on again.
+                let forwarded = self.inner.decision(d);
+                if forwarded.is_ok() || !allowed {
                     let i = seen.counts.len();
                     seen.counts.push((key.clone(), 1));
                     seen.index.insert(key, i);
-                    true
                 }
-            },
-            // A poisoned count must not silence the audit.
-            Err(_) => true,
+                forwarded
+            }
         };
-        if first {
-            self.inner.decision(d);
+        if !allowed {
+            return Ok(());
         }
+        let on_record = self.on_record(forwarded);
+        if let Err(Unrecorded(why)) = &on_record
+            && seen.refused.is_none()
+        {
+            seen.refused = Some(format!("{name} {} of {} ({why})", d.operation, d.target));
+        }
+        on_record
     }
 }
 
@@ -336,12 +411,13 @@ mod tests {
     struct Count(std::sync::atomic::AtomicUsize, std::sync::Mutex<String>);
 
     impl host_capabilities::Sink for Count {
-        fn decision(&self, d: &Decision<'_>) {
+        fn decision(&self, d: &Decision<'_>) -> Result<(), host_capabilities::Unrecorded> {
             if self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 1
                 && let Ok(mut t) = self.1.lock()
             {
                 *t = d.target.to_owned();
             }
+            Ok(())
         }
     }
 
@@ -356,15 +432,18 @@ mod tests {
         let inner = std::sync::Arc::new(Count::default());
         let mut secrets = crate::redact::Unsealed::default();
         secrets.push(&json!("SEED"));
-        let sink = super::CallSink::new(inner.clone(), secrets);
+        let sink = super::CallSink::new(inner.clone(), secrets, None, true);
         let deny = Ruling::deny("add it");
         for _ in 0..10_000 {
-            sink.decision(&Decision::capability("fs", "read", "/etc/shadow", &deny));
+            let d = Decision::capability("fs", "read", "/etc/shadow", &deny);
+            assert_eq!(sink.decision(&d), Ok(()));
         }
-        sink.decision(&Decision::capability("fs", "read", "/k/SEED", &deny));
+        let d = Decision::capability("fs", "read", "/k/SEED", &deny);
+        assert_eq!(sink.decision(&d), Ok(()));
         for i in 0..299 {
             let target = format!("/etc/f{i}");
-            sink.decision(&Decision::capability("fs", "read", &target, &deny));
+            let d = Decision::capability("fs", "read", &target, &deny);
+            assert_eq!(sink.decision(&d), Ok(()));
         }
         assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 256);
         let request = crate::outcome::CallRequest::new("r", "t", "probe", "{}");
@@ -382,6 +461,55 @@ mod tests {
                    "counts": [{"capability": "fs", "operation": "read", "target": "/etc/shadow",
                                "verdict": "deny", "count": 10_000}]})
         );
+    }
+
+    /// A sink that takes nothing: every decision is unrecorded.
+    #[derive(Default)]
+    struct Broken(std::sync::atomic::AtomicUsize);
+
+    impl host_capabilities::Sink for Broken {
+        fn decision(&self, _d: &Decision<'_>) -> Result<(), host_capabilities::Unrecorded> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(host_capabilities::Unrecorded("disk full".into()))
+        }
+    }
+
+    #[test]
+    fn an_allowed_operation_that_is_not_on_record_is_refused_and_so_is_its_repeat() {
+        use host_capabilities::{Sink as _, Unrecorded};
+        let inner = std::sync::Arc::new(Broken::default());
+        let sink = super::CallSink::new(inner.clone(), Default::default(), None, true);
+        let allow = Ruling::allow("[roles.ops.fs].read \"/etc/**\"");
+        let deny = Ruling::deny("add it");
+        let read = Decision::capability("fs", "read", "/etc/hosts", &allow);
+        let unrecorded = Err(Unrecorded("disk full".into()));
+        assert_eq!(sink.decision(&read), unrecorded);
+        // Not remembered as on record: the repeat is passed on again.
+        assert_eq!(sink.decision(&read), unrecorded);
+        // A refusal stands either way.
+        let shadow = Decision::capability("fs", "read", "/etc/shadow", &deny);
+        assert_eq!(sink.decision(&shadow), Ok(()));
+        assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+        let list = Decision::capability("fs", "list", "/etc", &allow);
+        assert_eq!(sink.decision(&list), unrecorded);
+        // The first refusal is what the call answers.
+        assert_eq!(
+            sink.refused().as_deref(),
+            Some("fs read of /etc/hosts (disk full)")
+        );
+    }
+
+    #[test]
+    fn under_on_failure_continue_an_unrecorded_operation_runs() {
+        use host_capabilities::Sink as _;
+        let inner = std::sync::Arc::new(Broken::default());
+        let sink = super::CallSink::new(inner.clone(), Default::default(), None, false);
+        let allow = Ruling::allow("[roles.ops.fs].read \"/etc/**\"");
+        let read = Decision::capability("fs", "read", "/etc/hosts", &allow);
+        assert_eq!(sink.decision(&read), Ok(()));
+        assert_eq!(sink.decision(&read), Ok(()));
+        assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(sink.refused(), None);
     }
 
     #[test]

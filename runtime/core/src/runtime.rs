@@ -26,7 +26,9 @@ use crate::sandbox::{self, CallLimits};
 pub struct RuntimeOptions {
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
-    /// Receives every capability decision (besides the event store).
+    /// Receives every capability decision (besides the event store). A
+    /// decision it answers with an error is not on record: under `[events]
+    /// on_failure = "refuse"` the operation it allowed is refused.
     pub sink: Arc<dyn Sink>,
     /// Where decisions, invocations and traps are recorded; `None` records
     /// nothing.
@@ -457,17 +459,13 @@ impl Runtime {
         if let Some(events) = &inner.events
             && !record::decision(events, request, &decision)
         {
-            let why = events
-                .last_failure()
-                .unwrap_or_else(|| "unknown failure".to_owned());
+            let why = record::last_failure(events);
             if inner.policy.events.on_failure == OnAuditFailure::Refuse {
                 tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call is refused");
                 return Ok(Ready::Done(CallOutcome::refused(
-                    ToolFailure::new(
-                        Reason::AuditUnavailable,
-                        format!("the event log cannot record this call ({why}), so it was not run"),
-                    )
-                    .suggestion("nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"),
+                    audit_unavailable(format!(
+                        "the event log cannot record this call ({why}), so it was not run"
+                    )),
                     Some(decision),
                 )));
             }
@@ -559,6 +557,8 @@ impl Runtime {
         let sink = Arc::new(record::CallSink::new(
             Arc::clone(&inner.sink),
             call.request.secrets.clone(),
+            inner.events.as_ref(),
+            inner.policy.events.on_failure == OnAuditFailure::Refuse,
         ));
         // Every pooled instance slot in use would make instantiation fail
         // as if the tool had crashed: refuse first, plainly.
@@ -594,8 +594,19 @@ impl Runtime {
         if let Some(events) = &self.inner.events {
             started.sink.finish(events, &call.request);
         }
+        // An operation refused because the log could not show it: the
+        // call answers why, whatever the tool made of the refusal.
+        let result = match started.sink.refused() {
+            Some(what) => {
+                tracing::error!(tool = %call.request.tool, action = %call.request.action, "the event log cannot record {what}; the operation was refused");
+                Err(audit_unavailable(format!(
+                    "the event log cannot record this call's {what}, so that operation was refused"
+                )))
+            }
+            None => raw.result,
+        };
         CallOutcome {
-            result: raw.result,
+            result,
             decision: Some(call.ruling.clone()),
             duration: raw.duration,
             stdout: raw.stdout.0,
@@ -636,6 +647,14 @@ impl Runtime {
 struct Started<'a> {
     sink: Arc<record::CallSink>,
     _slot: CallSlot<'a>,
+}
+
+/// The failure of a call, or of an operation of it, that the event log
+/// could not show (`[events] on_failure = "refuse"`).
+fn audit_unavailable(message: String) -> ToolFailure {
+    ToolFailure::new(Reason::AuditUnavailable, message).suggestion(
+        "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried",
+    )
 }
 
 /// A call on a fiber that has started: dropped while armed, it records the

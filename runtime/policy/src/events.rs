@@ -21,7 +21,7 @@ pub enum Durability {
 #[serde(rename_all = "lowercase")]
 pub enum OnAuditFailure {
     /// The call is refused with `audit_unavailable`: nothing runs that the
-    /// log cannot show.
+    /// log cannot show (neither the call nor an operation of it).
     #[default]
     Refuse,
     /// The call runs anyway; the failure is still logged loudly.

@@ -23,7 +23,7 @@ use crate::{Decision, Subject, Verdict};
 pub(super) struct Recorder(Mutex<Vec<(String, bool, String)>>);
 
 impl Sink for Recorder {
-    fn decision(&self, d: &Decision<'_>) {
+    fn decision(&self, d: &Decision<'_>) -> Result<(), crate::Unrecorded> {
         assert_eq!(
             (d.subject, d.operation),
             (Subject::Capability("exec"), "run")
@@ -33,6 +33,7 @@ impl Sink for Recorder {
             d.ruling.verdict() == Verdict::Allow,
             d.ruling.reason().into(),
         ));
+        Ok(())
     }
 }
 
