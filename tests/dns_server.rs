@@ -25,7 +25,8 @@ pub struct DnsServer {
 
 impl DnsServer {
     /// Serves `records` (lower-case name without the final dot → IPv4
-    /// address) on a free loopback UDP port.
+    /// address; a name given more than once has each of its addresses, in
+    /// the order given) on a free loopback UDP port.
     pub fn start(records: &[(&str, Ipv4Addr)]) -> DnsServer {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("dns server: bind");
         socket
@@ -90,11 +91,15 @@ fn answer(query: &[u8], records: &[(String, Ipv4Addr)]) -> Option<Vec<u8>> {
     let qtype = u16::from_be_bytes([*query.get(at)?, *query.get(at + 1)?]);
     let question = query.get(12..at + 4)?;
     let name = labels.join(".");
-    let found = records.iter().find(|(n, _)| *n == name).map(|(_, ip)| *ip);
-    let (rcode, answers): (u8, Vec<Ipv4Addr>) = match (found, qtype) {
-        (Some(ip), 1) => (0, vec![ip]),
-        (Some(_), _) => (0, Vec::new()),
-        (None, _) => (3, Vec::new()),
+    let found: Vec<Ipv4Addr> = records
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, ip)| *ip)
+        .collect();
+    let (rcode, answers): (u8, Vec<Ipv4Addr>) = match (found.is_empty(), qtype) {
+        (false, 1) => (0, found),
+        (false, _) => (0, Vec::new()),
+        (true, _) => (3, Vec::new()),
     };
     let mut reply = Vec::with_capacity(64);
     reply.extend_from_slice(&query[..2]); // id

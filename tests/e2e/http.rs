@@ -526,6 +526,112 @@ fn web_a_name_whose_dns_answers_a_refused_address_is_refused_at_that_address() {
     assert_eq!(site.requests()[0].2, format!("site.test:{port}"));
 }
 
+/// A role reaching `name` (at the site's port) through `dns`, with the
+/// loopback range granted.
+fn through(dns: &DnsServer, name: &str, port: u16) -> Env {
+    env(&format!(
+        "allow = [\"http://{name}:{port}\"]\naddresses = [\"127.0.0.0/8\"]\nnameservers = [\"{}\"]\ntimeout_ms = 10000",
+        dns.addr()
+    ))
+}
+
+/// An allowed decision of each address tried, in order.
+fn tried(url: &str, port: u16, hosts: &[&str]) -> Vec<(String, String, String)> {
+    hosts
+        .iter()
+        .map(|h| ("GET".into(), format!("{url} at {h}:{port}"), "allow".into()))
+        .collect()
+}
+
+#[test]
+fn web_a_name_is_reached_at_its_next_address_when_one_refuses() {
+    let site = WebServer::start();
+    let port = site.port();
+    // Nothing listens on 127.0.0.2: that connection is refused at once.
+    // The metadata address is not granted: it is never tried.
+    let dns = DnsServer::start(&[
+        ("multi.test", "169.254.169.254".parse().unwrap()),
+        ("multi.test", "127.0.0.2".parse().unwrap()),
+        ("multi.test", "127.0.0.1".parse().unwrap()),
+    ]);
+    let env = through(&dns, "multi.test", port);
+    let url = format!("http://multi.test:{port}/hello");
+    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
+    assert_eq!(output, json!("hello"));
+    assert_eq!(
+        http_decisions(&env),
+        tried(&url, port, &["127.0.0.2", "127.0.0.1"])
+    );
+    assert_eq!(site.requests()[0].2, format!("multi.test:{port}"));
+}
+
+#[test]
+fn web_a_name_whose_every_address_refuses_is_an_http_error_after_trying_each() {
+    let site = WebServer::start();
+    let port = site.port();
+    let dns = DnsServer::start(&[
+        ("down.test", "127.0.0.2".parse().unwrap()),
+        ("down.test", "127.0.0.3".parse().unwrap()),
+    ]);
+    let env = through(&dns, "down.test", port);
+    let url = format!("http://down.test:{port}/hello");
+    let failure = env.err("ops", "web", "get", json!({"url": url}));
+    assert_eq!(
+        (failure.reason.as_str(), failure.message.as_str()),
+        (
+            "http_error",
+            format!("{url}: the connection was refused").as_str()
+        )
+    );
+    assert_eq!(
+        http_decisions(&env),
+        tried(&url, port, &["127.0.0.2", "127.0.0.3"])
+    );
+    assert!(site.requests().is_empty());
+}
+
+/// An address that never answers (a listener whose queue is full drops
+/// new connections) does not hold the request: the next address is tried
+/// beside it after 250 ms, and answers.
+#[test]
+fn web_a_name_whose_first_address_never_answers_is_reached_at_the_next() {
+    let site = WebServer::start();
+    let port = site.port();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hole: std::net::SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
+    // Made inside the runtime but not left entered: the call's own waits
+    // must not find this runtime, which nothing drives.
+    let _listener = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(hole).unwrap();
+        socket.listen(0).unwrap()
+    });
+    let _queued = std::net::TcpStream::connect(hole).unwrap();
+    // The queue is full: a connection now waits for an answer that never comes.
+    let refused =
+        std::net::TcpStream::connect_timeout(&hole, std::time::Duration::from_millis(300));
+    assert_eq!(
+        refused.map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::TimedOut),
+        "the full listener answered"
+    );
+    let dns = DnsServer::start(&[
+        ("slow.test", "127.0.0.2".parse().unwrap()),
+        ("slow.test", "127.0.0.1".parse().unwrap()),
+    ]);
+    let env = through(&dns, "slow.test", port);
+    let url = format!("http://slow.test:{port}/hello");
+    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
+    assert_eq!(output, json!("hello"));
+    assert_eq!(
+        http_decisions(&env),
+        tried(&url, port, &["127.0.0.2", "127.0.0.1"])
+    );
+}
+
 #[test]
 fn web_a_host_header_naming_another_site_is_refused() {
     let site = WebServer::start();

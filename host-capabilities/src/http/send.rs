@@ -158,20 +158,25 @@ async fn send(
                 info_code: None,
             },
         })?;
-    // The first address the policy accepts; when none is, the first
-    // refusal is reported.
-    let rulings: Vec<(IpAddr, Ruling)> = ips
+    // The addresses the policy accepts, in the resolver's order; when there
+    // is none, the first refusal is reported.
+    let rulings: Vec<(SocketAddr, Ruling)> = ips
         .iter()
-        .map(|ip| (*ip, policy.decide_address(&target, dest, *ip)))
+        .map(|ip| {
+            let ruling = policy.decide_address(&target, dest, *ip);
+            (SocketAddr::new(*ip, target.port), ruling)
+        })
         .collect();
-    let (ip, ruling) = rulings
+    let allowed: Vec<(SocketAddr, Ruling)> = rulings
         .iter()
-        .find(|(_, r)| matches!(r, Ruling::Allow { .. }))
-        .or_else(|| rulings.first())
+        .filter(|(_, r)| matches!(r, Ruling::Allow { .. }))
         .cloned()
-        .ok_or(Error::DestinationNotFound)?;
-    let addr = SocketAddr::new(ip, target.port);
-    report(sink, &method, &format!("{url} at {addr}"), &ruling)?;
+        .collect();
+    if allowed.is_empty() {
+        let (addr, ruling) = rulings.first().ok_or(Error::DestinationNotFound)?;
+        report(sink, &method, &format!("{url} at {addr}"), ruling)?;
+        return Err(Error::DestinationNotFound.into());
+    }
 
     // Headers the runtime adds for this destination.
     let mut injected = Vec::new();
@@ -192,14 +197,7 @@ async fn send(
     let connect_by = options
         .and_then(|o| o.connect_timeout)
         .map_or(deadline, |t| deadline.min(Instant::now() + t));
-    let stream = match tokio::time::timeout_at(connect_by, TcpStream::connect(addr)).await {
-        Err(_) => return Err(Error::ConnectionTimeout.into()),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(Error::ConnectionRefused.into());
-        }
-        Ok(Err(e)) => return Err(Error::Connect(e).into()),
-        Ok(Ok(s)) => s,
-    };
+    let stream = connect(sink, &method, &url, &allowed, connect_by).await?;
     let stream: Box<dyn Stream> = match target.scheme {
         Scheme::Http => Box::new(stream),
         Scheme::Https => Box::new(tls_stream(stream, &target.host, connect_by).await?),
@@ -271,6 +269,65 @@ async fn send(
         }
     };
     Ok((response, io))
+}
+
+/// How long a connection attempt goes unanswered before the next address
+/// is tried beside it (RFC 8305's connection attempt delay).
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Connects to one of `addresses` (allowed, in the resolver's order) by
+/// `by`, as RFC 8305 does: the next address is tried as soon as the
+/// attempt before fails, or beside it when it has not answered in
+/// [`ATTEMPT_DELAY`]; the first connection made wins and the others are
+/// dropped. Each address is decided on record before it is tried. When
+/// every attempt fails, the last failure is the answer.
+async fn connect(
+    sink: &dyn Sink,
+    method: &str,
+    url: &str,
+    addresses: &[(SocketAddr, Ruling)],
+    by: Instant,
+) -> Result<TcpStream, Refused> {
+    let mut untried = addresses.iter();
+    let mut attempts = tokio::task::JoinSet::new();
+    let mut last = Error::ConnectionTimeout;
+    let mut next = true;
+    let deadline = tokio::time::sleep_until(by);
+    tokio::pin!(deadline);
+    loop {
+        if next || attempts.is_empty() {
+            match untried.next() {
+                Some((addr, ruling)) => {
+                    report(sink, method, &format!("{url} at {addr}"), ruling)?;
+                    attempts.spawn(TcpStream::connect(*addr));
+                }
+                None if attempts.is_empty() => return Err(last.into()),
+                None => {}
+            }
+            next = false;
+        }
+        let more = untried.len() > 0;
+        tokio::select! {
+            done = attempts.join_next() => match done {
+                Some(Ok(Ok(stream))) => return Ok(stream),
+                Some(Ok(Err(e))) => {
+                    last = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                        Error::ConnectionRefused
+                    } else {
+                        Error::Connect(e)
+                    };
+                    next = true;
+                }
+                Some(Err(e)) => {
+                    last = Error::InternalError(Some(format!("a connection attempt failed: {e}")));
+                    next = true;
+                }
+                None => {}
+            },
+            () = tokio::time::sleep(ATTEMPT_DELAY), if more => next = true,
+            () = &mut deadline => return Err(Error::ConnectionTimeout.into()),
+        }
+    }
 }
 
 /// A connection, plain or TLS.
