@@ -277,6 +277,9 @@ fn noop(rt: &llmagent_core::Runtime) -> Result<Value, llmagent_core::ToolFailure
         .map(|s| s.output)
 }
 
+/// The suggestion of every `audit_unavailable`.
+const STORE_MUST_BE_MENDED: &str = "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried";
+
 const AUDITED: &str = r#"
 version = 1
 [tools.testbed]
@@ -307,12 +310,7 @@ fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
         "{}",
         failure.message
     );
-    assert_eq!(
-        failure.suggestion.as_deref(),
-        Some(
-            "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"
-        )
-    );
+    assert_eq!(failure.suggestion.as_deref(), Some(STORE_MUST_BE_MENDED));
 }
 
 /// `[events] on_failure = "continue"` is the operator's explicit choice to
@@ -367,15 +365,10 @@ fn fails_mid_call(
     })
 }
 
-const PROBES: &str = r#"
-version = 1
-[tools.testbed]
-path = "{testbed}"
-[roles.ops]
-tools = ["testbed"]
-[roles.ops.fs]
-read = ["{dir}/allowed/**"]
-"#;
+/// [`AUDITED`] with a file the testbed may stat.
+fn probes() -> String {
+    format!("{AUDITED}[roles.ops.fs]\nread = [\"{{dir}}/allowed/**\"]\n")
+}
 
 fn probe(rt: &llmagent_core::Runtime, path: &str) -> Result<Value, llmagent_core::ToolFailure> {
     let args = json!({"path": path, "times": 5}).to_string();
@@ -391,12 +384,13 @@ fn probe(rt: &llmagent_core::Runtime, path: &str) -> Result<Value, llmagent_core
 #[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn an_operation_the_store_cannot_record_mid_call_is_refused() {
-    let (fs, rt, store) = on_a_small_fs_with(PROBES, fails_mid_call);
+    let (fs, rt, store) = on_a_small_fs_with(&probes(), fails_mid_call);
     let file = fs.path().join("allowed/file").display().to_string();
     let failure = probe(&rt, &file).expect_err("an operation the log cannot show does not run");
     assert!(store.failures() > 0);
     assert_eq!(failure.reason, "audit_unavailable");
-    // Why: the store's first failure (later appends find it poisoned).
+    // Why: the store's latest failure (its full disk, or the poisoned
+    // store every append and sync finds after it).
     let (named, why) = failure
         .message
         .strip_suffix("), so that operation was refused")
@@ -406,13 +400,11 @@ fn an_operation_the_store_cannot_record_mid_call_is_refused() {
         named,
         format!("the event log cannot record this call's fs stat of {file}")
     );
-    assert!(why.contains("No space left on device"), "{why}");
-    assert_eq!(
-        failure.suggestion.as_deref(),
-        Some(
-            "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"
-        )
+    assert!(
+        why.contains("No space left on device") || why.ends_with("FjallError: Poisoned"),
+        "{why}"
     );
+    assert_eq!(failure.suggestion.as_deref(), Some(STORE_MUST_BE_MENDED));
 }
 
 /// Under `on_failure = "continue"` the same call's operations run: the
@@ -420,7 +412,7 @@ fn an_operation_the_store_cannot_record_mid_call_is_refused() {
 #[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn on_failure_continue_runs_an_operation_the_store_cannot_record() {
-    let policy = format!("{PROBES}[events]\non_failure = \"continue\"\n");
+    let policy = format!("{}[events]\non_failure = \"continue\"\n", probes());
     let (fs, rt, store) = on_a_small_fs_with(&policy, fails_mid_call);
     let file = fs.path().join("allowed/file").display().to_string();
     assert_eq!(probe(&rt, &file), Ok(json!(0)));
