@@ -227,9 +227,7 @@ impl Drop for SmallFs {
 
 /// A runtime over `policy` recording into a store on a small filesystem.
 fn on_a_small_fs(policy: &str) -> (SmallFs, llmagent_core::Runtime, llmagent_events::EventStore) {
-    on_a_small_fs_with(policy, |_, _| {
-        std::sync::Arc::new(host_capabilities::NullSink) as std::sync::Arc<dyn Sink>
-    })
+    on_a_small_fs_with(policy, no_sink)
 }
 
 /// [`on_a_small_fs`] with the embedder's decision sink `sink(fs, events)`.
@@ -251,23 +249,36 @@ fn on_a_small_fs_with(
             .replace("{dir}", &fs.path().display().to_string()),
     )
     .unwrap();
+    let (rt, store) = runtime_in(fs.path(), sink);
+    (fs, rt, store)
+}
+
+/// A runtime over `dir/policy.toml` recording into `dir/events` (opened
+/// here), with the embedder's decision sink `sink(dir, events)`.
+fn runtime_in(
+    dir: &std::path::Path,
+    sink: impl FnOnce(&std::path::Path, &llmagent_events::Events) -> std::sync::Arc<dyn Sink>,
+) -> (llmagent_core::Runtime, llmagent_events::EventStore) {
     let policy =
-        llmagent_policy::Policy::load(&policy_path, &llmagent_core::builtin_names()).unwrap();
-    let store = llmagent_events::EventStore::open(llmagent_events::StoreConfig::new(
-        fs.path().join("events"),
-    ))
-    .unwrap();
+        llmagent_policy::Policy::load(&dir.join("policy.toml"), &llmagent_core::builtin_names())
+            .unwrap();
+    let store =
+        llmagent_events::EventStore::open(llmagent_events::StoreConfig::new(dir.join("events")))
+            .unwrap();
     let events = llmagent_events::Events::new(store.clone());
     let options = llmagent_core::RuntimeOptions {
         cache_dir: Some(
             std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
         ),
-        sink: sink(fs.path(), &events),
+        sink: sink(dir, &events),
         events: Some(events),
         ..llmagent_core::RuntimeOptions::default()
     };
-    let rt = llmagent_core::Runtime::new(policy, options).unwrap();
-    (fs, rt, store)
+    (llmagent_core::Runtime::new(policy, options).unwrap(), store)
+}
+
+fn no_sink(_: &std::path::Path, _: &llmagent_events::Events) -> std::sync::Arc<dyn Sink> {
+    std::sync::Arc::new(host_capabilities::NullSink)
 }
 
 fn noop(rt: &llmagent_core::Runtime) -> Result<Value, llmagent_core::ToolFailure> {
@@ -277,8 +288,9 @@ fn noop(rt: &llmagent_core::Runtime) -> Result<Value, llmagent_core::ToolFailure
         .map(|s| s.output)
 }
 
-/// The suggestion of every `audit_unavailable`.
-const STORE_MUST_BE_MENDED: &str = "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried";
+/// The suggestion of `audit_unavailable` once a write to the store's disk
+/// failed.
+const RESTART_ONCE_MENDED: &str = "nothing to change in the call: the event store takes no more writes since a write to its disk failed; the operator must make the disk writable (space, permissions) and restart llmagent, which reopens the store with everything recorded before the failure";
 
 const AUDITED: &str = r#"
 version = 1
@@ -292,10 +304,13 @@ tools = ["testbed"]
 /// full), calls are refused with `audit_unavailable` and nothing runs.
 /// The journal's last page may still hold a few calls' events when the
 /// disk fills, so the refusal comes at the first call that does not fit.
+/// A store whose write failed takes no more (fjall's rule): freeing the
+/// disk is not enough, the answer says to restart, and a restart finds
+/// every event recorded before the failure and records again.
 #[cfg_attr(not(llmagent_root), ignore = "needs root (mounts a tmpfs to fill)")]
 #[test]
 fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
-    let (fs, rt, _store) = on_a_small_fs(AUDITED);
+    let (fs, rt, store) = on_a_small_fs(AUDITED);
     assert_eq!(noop(&rt), Ok(json!(null)));
     fs.fill();
     let served = (0..64).take_while(|_| noop(&rt).is_ok()).count();
@@ -310,7 +325,42 @@ fn with_the_event_store_on_a_full_disk_calls_are_audit_unavailable() {
         "{}",
         failure.message
     );
-    assert_eq!(failure.suggestion.as_deref(), Some(STORE_MUST_BE_MENDED));
+    assert_eq!(failure.suggestion.as_deref(), Some(RESTART_ONCE_MENDED));
+    assert!(store.is_poisoned());
+    // Space again, and still refused, saying why.
+    std::fs::remove_file(fs.path().join("filler")).unwrap();
+    let failure = noop(&rt).expect_err("the store takes no write until it is reopened");
+    assert_eq!(
+        (failure.reason.as_str(), failure.suggestion.as_deref()),
+        ("audit_unavailable", Some(RESTART_ONCE_MENDED))
+    );
+    assert!(
+        failure
+            .message
+            .contains("the event store takes no more writes"),
+        "{}",
+        failure.message
+    );
+    let recorded = store.last_seq();
+    drop((rt, store));
+    let (rt, store) = runtime_in(fs.path(), no_sink);
+    assert!(!store.is_poisoned());
+    // Nothing acknowledged is lost; the append that failed may have
+    // reached the journal whole before its error (one more event).
+    assert!(
+        (recorded..=recorded + 1).contains(&store.last_seq()),
+        "{} events after reopening, {recorded} acknowledged",
+        store.last_seq()
+    );
+    let before = store.for_topic("tool.testbed").unwrap().len();
+    // Every call that ran is on record (and perhaps a refused one).
+    assert!(
+        before > served,
+        "{before} invocations for {} calls",
+        served + 1
+    );
+    assert_eq!(noop(&rt), Ok(json!(null)));
+    assert_eq!(store.for_topic("tool.testbed").unwrap().len(), before + 1);
 }
 
 /// `[events] on_failure = "continue"` is the operator's explicit choice to
@@ -389,8 +439,8 @@ fn an_operation_the_store_cannot_record_mid_call_is_refused() {
     let failure = probe(&rt, &file).expect_err("an operation the log cannot show does not run");
     assert!(store.failures() > 0);
     assert_eq!(failure.reason, "audit_unavailable");
-    // Why: the store's latest failure (its full disk, or the poisoned
-    // store every append and sync finds after it).
+    // Why: the store's latest failure (its full disk, or the store that
+    // takes no more writes after it).
     let (named, why) = failure
         .message
         .strip_suffix("), so that operation was refused")
@@ -401,10 +451,11 @@ fn an_operation_the_store_cannot_record_mid_call_is_refused() {
         format!("the event log cannot record this call's fs stat of {file}")
     );
     assert!(
-        why.contains("No space left on device") || why.ends_with("FjallError: Poisoned"),
+        why.contains("No space left on device")
+            || why.contains("the event store takes no more writes"),
         "{why}"
     );
-    assert_eq!(failure.suggestion.as_deref(), Some(STORE_MUST_BE_MENDED));
+    assert_eq!(failure.suggestion.as_deref(), Some(RESTART_ONCE_MENDED));
 }
 
 /// Under `on_failure = "continue"` the same call's operations run: the

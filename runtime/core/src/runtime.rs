@@ -463,9 +463,10 @@ impl Runtime {
             if inner.policy.events.on_failure == OnAuditFailure::Refuse {
                 tracing::error!(tool = %request.tool, action = %request.action, "the event log cannot record ({why}); the call is refused");
                 return Ok(Ready::Done(CallOutcome::refused(
-                    audit_unavailable(format!(
-                        "the event log cannot record this call ({why}), so it was not run"
-                    )),
+                    audit_unavailable(
+                        format!("the event log cannot record this call ({why}), so it was not run"),
+                        Some(events),
+                    ),
                     Some(decision),
                 )));
             }
@@ -599,9 +600,12 @@ impl Runtime {
         let result = match started.sink.refused() {
             Some(what) => {
                 tracing::error!(tool = %call.request.tool, action = %call.request.action, "the event log cannot record {what}; the operation was refused");
-                Err(audit_unavailable(format!(
-                    "the event log cannot record this call's {what}, so that operation was refused"
-                )))
+                Err(audit_unavailable(
+                    format!(
+                        "the event log cannot record this call's {what}, so that operation was refused"
+                    ),
+                    self.inner.events.as_ref(),
+                ))
             }
             None => raw.result,
         };
@@ -650,11 +654,15 @@ struct Started<'a> {
 }
 
 /// The failure of a call, or of an operation of it, that the event log
-/// could not show (`[events] on_failure = "refuse"`).
-fn audit_unavailable(message: String) -> ToolFailure {
-    ToolFailure::new(Reason::AuditUnavailable, message).suggestion(
-        "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried",
-    )
+/// could not show (`[events] on_failure = "refuse"`). A store that takes no
+/// more writes until it is reopened says so.
+fn audit_unavailable(message: String, events: Option<&Events>) -> ToolFailure {
+    let suggestion = if events.is_some_and(|e| e.store().is_poisoned()) {
+        "nothing to change in the call: the event store takes no more writes since a write to its disk failed; the operator must make the disk writable (space, permissions) and restart llmagent, which reopens the store with everything recorded before the failure"
+    } else {
+        "nothing to change in the call: the operator must make the event store writable again (disk space, permissions), then it can be retried"
+    };
+    ToolFailure::new(Reason::AuditUnavailable, message).suggestion(suggestion)
 }
 
 /// A call on a fiber that has started: dropped while armed, it records the

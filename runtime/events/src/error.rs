@@ -65,6 +65,13 @@ pub enum EventsError {
     /// The store has been closed (its background writer stopped).
     #[error("the event store is closed")]
     Closed,
+    /// A write to the store's disk failed earlier in this process; fjall
+    /// takes no write after one, so that the log stays consistent. The
+    /// store takes writes again once reopened.
+    #[error(
+        "the event store takes no more writes: a write to its disk failed, after which it refuses every write to stay consistent; make the disk writable (space, permissions), then restart llmagent"
+    )]
+    Poisoned,
 }
 
 fn holder_text(holder: &Option<u32>) -> String {
@@ -83,6 +90,7 @@ impl EventsError {
             Self::InvalidTimestamp { .. } => "events.invalid_timestamp",
             Self::NewerFormat { .. } => "events.newer_format",
             Self::Closed => "events.closed",
+            Self::Poisoned => "events.poisoned",
         }
     }
 
@@ -96,9 +104,27 @@ impl EventsError {
 
 impl From<fjall::Error> for EventsError {
     fn from(e: fjall::Error) -> Self {
-        Self::Storage(e.to_string())
+        match e {
+            fjall::Error::Poisoned => Self::Poisoned,
+            other => Self::Storage(other.to_string()),
+        }
     }
 }
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = EventsError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::EventsError;
+
+    #[test]
+    fn a_store_that_takes_no_more_writes_says_to_restart() {
+        let e = EventsError::from(fjall::Error::Poisoned);
+        assert_eq!(e.code(), "events.poisoned");
+        assert_eq!(
+            e.to_string(),
+            "the event store takes no more writes: a write to its disk failed, after which it refuses every write to stay consistent; make the disk writable (space, permissions), then restart llmagent"
+        );
+    }
+}

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,9 @@ pub(crate) struct Owner {
     pub(crate) retention: Retention,
     pub(crate) syncer: Option<Arc<Syncer>>,
     pub(crate) background: Mutex<Option<Background>>,
+    /// A write to the journal failed: fjall takes no more writes in this
+    /// process (see [`EventsError::Poisoned`]).
+    pub(crate) poisoned: AtomicBool,
     _lock: PidLock,
 }
 
@@ -258,6 +261,9 @@ impl EventStore {
                 return Ok(events);
             }
         };
+        if owner.poisoned.load(Ordering::Relaxed) {
+            return Err(EventsError::Poisoned);
+        }
         let now = time::now();
         let mut st = owner.write.lock().map_err(|_| EventsError::Closed)?;
         if let Some(syncer) = &owner.syncer
@@ -325,6 +331,8 @@ impl EventStore {
         if let Err(e) = batch.commit() {
             // Nothing of this batch was written: neither is what it queued.
             st.queued.truncate(mark);
+            // fjall takes no write after a failed one.
+            owner.poisoned.store(true, Ordering::Relaxed);
             return Err(e.into());
         }
         st.last_seq = seq;
@@ -408,7 +416,22 @@ impl EventStore {
         self.inner.last_failure.lock().ok().and_then(|f| f.clone())
     }
 
+    /// Whether the store takes no more writes until it is reopened: a
+    /// write to its disk failed (see [`EventsError::Poisoned`]). A spool
+    /// writer never is.
+    pub fn is_poisoned(&self) -> bool {
+        match &self.inner.backend {
+            Backend::Owner(o) => o.poisoned.load(Ordering::Relaxed),
+            Backend::Spool(_) => false,
+        }
+    }
+
     pub(crate) fn record_failure(&self, what: &str, err: &EventsError) {
+        if matches!(err, EventsError::Poisoned)
+            && let Backend::Owner(o) = &self.inner.backend
+        {
+            o.poisoned.store(true, Ordering::Relaxed);
+        }
         self.inner.failures.fetch_add(1, Ordering::Relaxed);
         tracing::error!(code = err.code(), "event store: {what}: {err}");
         if let Ok(mut last) = self.inner.last_failure.lock() {
@@ -438,7 +461,11 @@ pub(crate) fn sync_journal(owner: &Owner) -> Result<()> {
     });
     match newest.map(|(_, p)| File::open(p).and_then(|f| f.sync_data())) {
         Some(Ok(())) => Ok(()),
-        _ => Ok(owner.db.persist(PersistMode::SyncData)?),
+        _ => owner.db.persist(PersistMode::SyncData).map_err(|e| {
+            // fjall takes no write after a failed flush.
+            owner.poisoned.store(true, Ordering::Relaxed);
+            e.into()
+        }),
     }
 }
 
@@ -587,6 +614,7 @@ fn open_owner(config: &StoreConfig, lock: PidLock) -> Result<Owner> {
         retention: config.retention,
         syncer,
         background: Mutex::new(None),
+        poisoned: AtomicBool::new(false),
         _lock: lock,
     })
 }
@@ -732,6 +760,7 @@ impl Owner {
             if let Ok(mut st) = self.write.lock() {
                 st.queued.put_back(queued);
             }
+            self.poisoned.store(true, Ordering::Relaxed);
             return Err(e.into());
         }
         Ok(())
