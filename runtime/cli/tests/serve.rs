@@ -304,8 +304,18 @@ fn serve_answers_bad_requests_with_json_errors() {
     }
     let (status, health) = http(&svc.socket, "GET", "/v1/health", None);
     assert_eq!(
-        (status, health["status"].clone(), health["agents"].clone()),
-        (200, json!("ok"), json!(1))
+        (
+            status,
+            health["status"].clone(),
+            health["agents"].clone(),
+            health["events"].clone()
+        ),
+        (
+            200,
+            json!("ok"),
+            json!(1),
+            json!({"writable": true, "failures": 0, "last_failure": null})
+        )
     );
 }
 

@@ -27,8 +27,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::openapi::{
-    AgentView, Answered, Approval, Cancelled, ErrorBody, EventView, Health, Message, Outcome,
-    PromptBody, Reloaded, StartBody, Stopped, document,
+    AgentView, Answered, Approval, Cancelled, ErrorBody, EventView, EventsHealth, Health, Message,
+    Outcome, PromptBody, Reloaded, StartBody, Stopped, document,
 };
 use crate::events_cmd::{EventsQuery, message_json};
 
@@ -132,6 +132,11 @@ pub(crate) async fn health(State(st): St) -> Json<Health> {
         agents: st.supervisor.list().len(),
         uptime_ms: u64::try_from(st.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         policy: st.policy_path.display().to_string(),
+        events: EventsHealth {
+            writable: !st.store.is_poisoned(),
+            failures: st.store.failures(),
+            last_failure: st.store.last_failure(),
+        },
     })
 }
 

@@ -56,6 +56,21 @@ pub(crate) struct Health {
     pub(crate) uptime_ms: u64,
     /// The policy file.
     pub(crate) policy: String,
+    /// The event store: whether the audit log is recording.
+    pub(crate) events: EventsHealth,
+}
+
+/// The event store's state in [`Health`]. Calls are refused
+/// (`audit_unavailable`) while it cannot record.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventsHealth {
+    /// `false` once a write to its disk failed: it takes no more writes
+    /// until the service is restarted (after making the disk writable).
+    pub(crate) writable: bool,
+    /// Store failures since the service started.
+    pub(crate) failures: u64,
+    /// The latest of them.
+    pub(crate) last_failure: Option<String>,
 }
 
 /// An agent and what it is doing.
@@ -262,6 +277,7 @@ pub(crate) struct Reloaded {
         ErrorBody,
         ErrorDetail,
         Health,
+        EventsHealth,
         AgentView,
         StartBody,
         PromptBody,
