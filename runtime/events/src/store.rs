@@ -329,7 +329,9 @@ impl EventStore {
             batch.insert(&owner.meta, k.clone(), v.to_be_bytes());
         }
         if let Err(e) = batch.commit() {
-            // Nothing of this batch was written: neither is what it queued.
+            // The batch is not acknowledged, nor is what it queued. (A
+            // failed write can still have reached the journal whole: then
+            // the next open finds the events and writes their entries.)
             st.queued.truncate(mark);
             // fjall takes no write after a failed one.
             owner.poisoned.store(true, Ordering::Relaxed);
