@@ -535,6 +535,23 @@ fn through(dns: &DnsServer, name: &str, port: u16) -> Env {
     ))
 }
 
+/// GETs `/hello` of `site` by `name`, which the test's DNS server resolves
+/// to `addresses` in that order, and checks the site answered; the role and
+/// the URL.
+fn hello_through(site: &WebServer, name: &str, addresses: &[&str]) -> (Env, String) {
+    let port = site.port();
+    let records: Vec<(&str, std::net::Ipv4Addr)> = addresses
+        .iter()
+        .map(|a| (name, a.parse().unwrap()))
+        .collect();
+    let dns = DnsServer::start(&records);
+    let env = through(&dns, name, port);
+    let url = format!("http://{name}:{port}/hello");
+    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
+    assert_eq!(output, json!("hello"));
+    (env, url)
+}
+
 /// An allowed decision of each address tried, in order.
 fn tried(url: &str, port: u16, hosts: &[&str]) -> Vec<(String, String, String)> {
     hosts
@@ -549,15 +566,11 @@ fn web_a_name_is_reached_at_its_next_address_when_one_refuses() {
     let port = site.port();
     // Nothing listens on 127.0.0.2: that connection is refused at once.
     // The metadata address is not granted: it is never tried.
-    let dns = DnsServer::start(&[
-        ("multi.test", "169.254.169.254".parse().unwrap()),
-        ("multi.test", "127.0.0.2".parse().unwrap()),
-        ("multi.test", "127.0.0.1".parse().unwrap()),
-    ]);
-    let env = through(&dns, "multi.test", port);
-    let url = format!("http://multi.test:{port}/hello");
-    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
-    assert_eq!(output, json!("hello"));
+    let (env, url) = hello_through(
+        &site,
+        "multi.test",
+        &["169.254.169.254", "127.0.0.2", "127.0.0.1"],
+    );
     assert_eq!(
         http_decisions(&env),
         tried(&url, port, &["127.0.0.2", "127.0.0.1"])
@@ -618,14 +631,7 @@ fn web_a_name_whose_first_address_never_answers_is_reached_at_the_next() {
         Some(std::io::ErrorKind::TimedOut),
         "the full listener answered"
     );
-    let dns = DnsServer::start(&[
-        ("slow.test", "127.0.0.2".parse().unwrap()),
-        ("slow.test", "127.0.0.1".parse().unwrap()),
-    ]);
-    let env = through(&dns, "slow.test", port);
-    let url = format!("http://slow.test:{port}/hello");
-    let (output, _) = env.ok("ops", "web", "get", json!({"url": url}));
-    assert_eq!(output, json!("hello"));
+    let (env, url) = hello_through(&site, "slow.test", &["127.0.0.2", "127.0.0.1"]);
     assert_eq!(
         http_decisions(&env),
         tried(&url, port, &["127.0.0.2", "127.0.0.1"])
